@@ -1,0 +1,471 @@
+//! The command line, in Ncat's grammar: getopt-style short and long options, interleaved with
+//! `[hostname] [port]`. Values stay raw strings here; `config` validates them with Ncat's messages.
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{ArgAction, CommandFactory, Parser};
+use std::ffi::OsString;
+
+use crate::error::Failure;
+
+#[derive(Parser, Debug, Default)]
+#[command(
+    name = "ncat",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    infer_long_args = true,
+    args_override_self = true,
+    dont_collapse_args_in_usage = true
+)]
+pub struct Cli {
+    /// Use IPv4 only
+    #[arg(short = '4', overrides_with_all = ["ipv6", "unixsock", "vsock"])]
+    pub ipv4: bool,
+    /// Use IPv6 only
+    #[arg(short = '6', overrides_with_all = ["ipv4", "unixsock", "vsock"])]
+    pub ipv6: bool,
+    /// Use Unix domain sockets only
+    #[arg(short = 'U', long = "unixsock", overrides_with_all = ["ipv4", "ipv6", "vsock"])]
+    pub unixsock: bool,
+    /// Use vsock sockets only
+    #[arg(long, overrides_with_all = ["ipv4", "ipv6", "unixsock"])]
+    pub vsock: bool,
+    /// Use CRLF for EOL sequence
+    #[arg(short = 'C', long)]
+    pub crlf: bool,
+    /// Executes the given command via /bin/sh
+    #[arg(
+        short = 'c',
+        long = "sh-exec",
+        value_name = "command",
+        allow_hyphen_values = true
+    )]
+    pub sh_exec: Option<String>,
+    /// Executes the given command
+    #[arg(
+        short = 'e',
+        long = "exec",
+        value_name = "command",
+        allow_hyphen_values = true
+    )]
+    pub exec: Option<String>,
+    /// Executes the given Lua script
+    #[arg(long = "lua-exec", value_name = "filename")]
+    pub lua_exec: Option<String>,
+    /// Loose source routing hop points
+    #[arg(short = 'g', value_name = "hops", action = ArgAction::Append)]
+    pub source_route: Vec<String>,
+    /// Loose source routing hop pointer
+    #[arg(short = 'G', value_name = "n", allow_hyphen_values = true)]
+    pub source_route_pointer: Option<String>,
+    /// Maximum simultaneous connections
+    #[arg(
+        short = 'm',
+        long = "max-conns",
+        value_name = "n",
+        allow_hyphen_values = true
+    )]
+    pub max_conns: Option<String>,
+    /// Display the help screen
+    #[arg(short = 'h', long = "help")]
+    pub help: bool,
+    /// Wait between read/writes
+    #[arg(
+        short = 'd',
+        long = "delay",
+        value_name = "time",
+        allow_hyphen_values = true
+    )]
+    pub delay: Option<String>,
+    /// Dump session data to a file
+    #[arg(short = 'o', long = "output", value_name = "filename")]
+    pub output: Option<String>,
+    /// Dump session data as hex to a file
+    #[arg(short = 'x', long = "hex-dump", value_name = "filename")]
+    pub hex_dump: Option<String>,
+    /// Idle read/write timeout
+    #[arg(
+        short = 'i',
+        long = "idle-timeout",
+        value_name = "time",
+        allow_hyphen_values = true
+    )]
+    pub idle_timeout: Option<String>,
+    /// Source port to use
+    #[arg(
+        short = 'p',
+        long = "source-port",
+        value_name = "port",
+        allow_hyphen_values = true
+    )]
+    pub source_port: Option<String>,
+    /// Source address to use
+    #[arg(short = 's', long = "source", value_name = "addr")]
+    pub source: Option<String>,
+    /// Bind and listen for incoming connections
+    #[arg(short = 'l', long = "listen")]
+    pub listen: bool,
+    /// Accept multiple connections in listen mode
+    #[arg(short = 'k', long = "keep-open")]
+    pub keep_open: bool,
+    /// Do not resolve hostnames via DNS
+    #[arg(short = 'n', long = "nodns")]
+    pub nodns: bool,
+    /// Answer Telnet negotiations
+    #[arg(short = 't', long = "telnet")]
+    pub telnet: bool,
+    /// Use UDP instead of TCP
+    #[arg(short = 'u', long = "udp", overrides_with = "sctp")]
+    pub udp: bool,
+    /// Use SCTP instead of TCP
+    #[arg(long, overrides_with = "udp")]
+    pub sctp: bool,
+    /// Verbosity level
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Connect timeout
+    #[arg(
+        short = 'w',
+        long = "wait",
+        value_name = "time",
+        allow_hyphen_values = true
+    )]
+    pub wait: Option<String>,
+    /// Zero-I/O mode
+    #[arg(short = 'z')]
+    pub zero_io: bool,
+    /// Append to output files
+    #[arg(long = "append-output")]
+    pub append_output: bool,
+    /// Only send data
+    #[arg(long = "send-only")]
+    pub send_only: bool,
+    /// Only receive data
+    #[arg(long = "recv-only")]
+    pub recv_only: bool,
+    /// No half-close on stdin EOF
+    #[arg(long = "no-shutdown")]
+    pub no_shutdown: bool,
+    /// Allow only given hosts
+    #[arg(long, value_name = "hosts", action = ArgAction::Append)]
+    pub allow: Vec<String>,
+    /// A file of allowed hosts
+    #[arg(long, value_name = "file", action = ArgAction::Append)]
+    pub allowfile: Vec<String>,
+    /// Deny given hosts
+    #[arg(long, value_name = "hosts", action = ArgAction::Append)]
+    pub deny: Vec<String>,
+    /// A file of denied hosts
+    #[arg(long, value_name = "file", action = ArgAction::Append)]
+    pub denyfile: Vec<String>,
+    /// Connection brokering mode
+    #[arg(long)]
+    pub broker: bool,
+    /// Chat server mode
+    #[arg(long, alias = "talk")]
+    pub chat: bool,
+    /// Proxy address
+    #[arg(long, value_name = "addr[:port]", action = ArgAction::Append)]
+    pub proxy: Vec<String>,
+    /// Proxy type
+    #[arg(long = "proxy-type", value_name = "type", action = ArgAction::Append)]
+    pub proxy_type: Vec<String>,
+    /// Proxy credentials
+    #[arg(long = "proxy-auth", value_name = "auth", action = ArgAction::Append)]
+    pub proxy_auth: Vec<String>,
+    /// Where to resolve proxy destinations
+    #[arg(long = "proxy-dns", value_name = "type")]
+    pub proxy_dns: Option<String>,
+    /// Use TLS
+    #[arg(long)]
+    pub ssl: bool,
+    /// TLS certificate file
+    #[arg(long = "ssl-cert", value_name = "file")]
+    pub ssl_cert: Option<String>,
+    /// TLS key file
+    #[arg(long = "ssl-key", value_name = "file")]
+    pub ssl_key: Option<String>,
+    /// Verify certificates
+    #[arg(long = "ssl-verify")]
+    pub ssl_verify: bool,
+    /// Trusted certificates file
+    #[arg(long = "ssl-trustfile", value_name = "file", action = ArgAction::Append)]
+    pub ssl_trustfile: Vec<String>,
+    /// TLS ciphers
+    #[arg(long = "ssl-ciphers", value_name = "list")]
+    pub ssl_ciphers: Option<String>,
+    /// TLS server name
+    #[arg(long = "ssl-servername", value_name = "name")]
+    pub ssl_servername: Option<String>,
+    /// ALPN protocols
+    #[arg(long = "ssl-alpn", value_name = "list")]
+    pub ssl_alpn: Option<String>,
+    /// Display version and exit
+    #[arg(long)]
+    pub version: bool,
+    /// Disconnect a broker or chat client whose full queue makes no progress for this long
+    #[arg(
+        long = "stall-timeout",
+        value_name = "time",
+        allow_hyphen_values = true
+    )]
+    pub stall_timeout: Option<String>,
+    /// Hidden: event engine selection (accepted for compatibility, has no effect)
+    #[arg(long = "nsock-engine", value_name = "engine", hide = true)]
+    pub nsock_engine: Option<String>,
+    /// Hidden: print `NCAT TEST: LISTEN` when listening
+    #[arg(long, hide = true)]
+    pub test: bool,
+    /// `[hostname] [port]`
+    #[arg(value_name = "ARGS", allow_hyphen_values = false)]
+    pub positionals: Vec<String>,
+}
+
+/// Our help screen, in Ncat's layout (one screen, grouped options, the time-unit note).
+pub const HELP: &str = "\
+Ncat (Rust) 0.1.0, compatible with Ncat 7.93
+Usage: ncat [options] [hostname] [port]
+
+Times are in seconds unless a unit follows: 'ms' milliseconds, 's' seconds,
+'m' minutes, 'h' hours (for example 500ms or 1.5m).
+  -4                         IPv4 only
+  -6                         IPv6 only
+  -U, --unixsock             Unix domain sockets only
+      --vsock                vsock sockets only
+  -C, --crlf                 Send CRLF as the line ending
+  -c, --sh-exec <command>    Run a command through /bin/sh for each connection
+  -e, --exec <command>       Run a program (full path) for each connection
+      --lua-exec <filename>  Run a Lua script for each connection
+  -g hop1[,hop2,...]         Loose source route hops (at most 8)
+  -G <n>                     Loose source route pointer (4, 8, 12, ...)
+  -m, --max-conns <n>        At most <n> clients at once (default 100)
+  -h, --help                 Show this screen
+  -d, --delay <time>         Pause after every read
+  -o, --output <filename>    Log session data to a file
+  -x, --hex-dump <filename>  Log session data to a file as hex
+  -i, --idle-timeout <time>  Give up after this long without data
+  -p, --source-port port     Local port to connect from (listen: port to bind)
+  -s, --source addr          Local address to connect from (not with -l)
+  -l, --listen               Listen for incoming connections
+  -k, --keep-open            Keep listening for more clients after the first
+  -n, --nodns                Numeric addresses only, no DNS lookups
+  -t, --telnet               Answer Telnet option negotiation
+  -u, --udp                  UDP instead of TCP
+      --sctp                 SCTP instead of TCP
+  -v, --verbose              More messages (repeat for more)
+  -w, --wait <time>          Connect timeout (default 10s)
+  -z                         Only report whether the port is open
+      --append-output        Append to -o/-x files instead of truncating
+      --send-only            Only send; quit when input ends
+      --recv-only            Only receive; never send
+      --no-shutdown          Do not half-close the socket when input ends
+      --allow                Only these hosts may connect
+      --allowfile            File listing the hosts that may connect
+      --deny                 These hosts may not connect
+      --denyfile             File listing the hosts that may not connect
+      --broker               Relay each client's data to all other clients
+      --chat                 Multi-user chat server (implies --broker)
+      --stall-timeout <time> Drop a broker/chat client that stops reading (2s)
+      --proxy <addr[:port]>  Connect through this proxy
+      --proxy-type <type>    Proxy protocol: http, socks4 or socks5
+      --proxy-auth <auth>    Proxy credentials (user:pass)
+      --proxy-dns <type>     Where to resolve the target: local, remote, both, none
+      --ssl                  Use TLS
+      --ssl-cert             TLS certificate file (PEM)
+      --ssl-key              TLS private key file (PEM)
+      --ssl-verify           Check the server's certificate and name
+      --ssl-trustfile        PEM file of trusted certificates
+      --ssl-ciphers          TLS cipher suites to allow
+      --ssl-servername       Server name to send (SNI)
+      --ssl-alpn             ALPN protocols to offer
+      --version              Show the version and exit
+
+See README.md for the differences from Ncat 7.93 and more examples.
+";
+
+/// The `--version` line (printed on stderr, like Ncat).
+pub fn version_line() -> String {
+    format!(
+        "Ncat: Version {} ( Rust reimplementation compatible with Ncat 7.93 )",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// What the user asked for: run the program, or one of the informational actions.
+pub enum Request {
+    Run(Box<Cli>),
+    Help,
+    Version,
+}
+
+/// Parses the arguments. `-h`/`--help` and `--version` win when they come before any error.
+pub fn parse(args: Vec<OsString>) -> Result<Request, Failure> {
+    match Cli::try_parse_from(&args) {
+        Ok(cli) if cli.help => Ok(Request::Help),
+        Ok(cli) if cli.version => Ok(Request::Version),
+        Ok(cli) => Ok(Request::Run(Box::new(cli))),
+        Err(err) => {
+            if let Some(early) = informational_before_error(&args) {
+                return Ok(early);
+            }
+            Err(usage_error(&err, &args))
+        }
+    }
+}
+
+/// Ncat acts on `--help`/`--version` the moment it parses them: if one comes before the
+/// first argument that fails, it wins. We approximate "fails" by parsing ever-longer prefixes.
+fn informational_before_error(args: &[OsString]) -> Option<Request> {
+    for end in 2..=args.len() {
+        match Cli::try_parse_from(&args[..end]) {
+            Ok(cli) if cli.help => return Some(Request::Help),
+            Ok(cli) if cli.version => return Some(Request::Version),
+            Ok(_) => {}
+            // A value-taking option at the end of a prefix is not an error of the full line.
+            Err(e) if e.kind() == ErrorKind::InvalidValue => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Maps clap's errors to getopt's wording.
+fn usage_error(err: &clap::Error, args: &[OsString]) -> Failure {
+    let invalid_arg = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    // clap names options as `--wait <time>` or `-w <time>`: keep the option itself.
+    let option = invalid_arg
+        .split([' ', '='])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let msg = match err.kind() {
+        ErrorKind::UnknownArgument => unknown_option(&option),
+        ErrorKind::InvalidValue | ErrorKind::NoEquals => {
+            // A value can only be missing at the end of the line: name the option as typed there.
+            let typed = args
+                .last()
+                .map(|a| a.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match typed.strip_prefix('-') {
+                Some(bundle) if !bundle.starts_with('-') => format!(
+                    "option requires an argument -- '{}'",
+                    bundle.chars().last().unwrap_or('?')
+                ),
+                _ => format!("option '{option}' requires an argument"),
+            }
+        }
+        ErrorKind::InvalidUtf8 => "arguments must be valid UTF-8".to_string(),
+        ErrorKind::ArgumentConflict => format!("option '{option}' conflicts with another option"),
+        _ => err
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("invalid arguments")
+            .trim_start_matches("error: ")
+            .to_string(),
+    };
+    Failure::Usage(msg)
+}
+
+fn unknown_option(option: &str) -> String {
+    if let Some(long) = option.strip_prefix("--") {
+        let name = long.split('=').next().unwrap_or(long);
+        let cmd = Cli::command();
+        let candidates: Vec<String> = cmd
+            .get_arguments()
+            .filter(|a| !a.is_hide_set())
+            .flat_map(|a| {
+                let mut names: Vec<&str> = a.get_long().into_iter().collect();
+                names.extend(a.get_all_aliases().unwrap_or_default());
+                names
+            })
+            .filter(|l| l.starts_with(name))
+            .map(|l| format!("'--{l}'"))
+            .collect();
+        if candidates.len() > 1 {
+            return format!(
+                "option '--{name}' is ambiguous; possibilities: {}",
+                candidates.join(" ")
+            );
+        }
+        format!("unrecognized option '--{name}'")
+    } else {
+        let short = option.trim_start_matches('-').chars().next().unwrap_or('?');
+        format!("invalid option -- '{short}'")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(line: &str) -> Cli {
+        let args: Vec<OsString> = line.split_whitespace().map(OsString::from).collect();
+        match parse(args) {
+            Ok(Request::Run(cli)) => *cli,
+            Ok(_) => panic!("informational request for {line}"),
+            Err(e) => panic!("{line}: {e}"),
+        }
+    }
+
+    fn parse_err(line: &str) -> String {
+        let args: Vec<OsString> = line.split_whitespace().map(OsString::from).collect();
+        match parse(args) {
+            Err(e) => e.to_string().lines().next().unwrap().to_string(),
+            Ok(_) => panic!("{line} parsed"),
+        }
+    }
+
+    #[test]
+    fn getopt_grammar() {
+        let cli = parse_ok("ncat -lvnp 4000");
+        assert!(cli.listen && cli.nodns && cli.verbose == 1);
+        assert_eq!(cli.source_port.as_deref(), Some("4000"));
+        let cli = parse_ok("ncat -w5 -m3 host 80");
+        assert_eq!(cli.wait.as_deref(), Some("5"));
+        assert_eq!(cli.max_conns.as_deref(), Some("3"));
+        assert_eq!(cli.positionals, ["host", "80"]);
+        let cli = parse_ok("ncat 127.0.0.1 4000 -l --chat");
+        assert!(cli.listen && cli.chat);
+        assert_eq!(cli.positionals, ["127.0.0.1", "4000"]);
+        let cli = parse_ok("ncat --bro --wait=3 -vvv");
+        assert!(cli.broker);
+        assert_eq!(cli.verbose, 3);
+        assert_eq!(cli.wait.as_deref(), Some("3"));
+        let cli = parse_ok("ncat --talk -l -- -5");
+        assert!(cli.chat);
+        assert_eq!(cli.positionals, ["-5"]);
+        let cli = parse_ok("ncat -4 -6 x");
+        assert!(cli.ipv6 && !cli.ipv4);
+        let cli = parse_ok("ncat -m -1 -l");
+        assert_eq!(cli.max_conns.as_deref(), Some("-1"));
+    }
+
+    #[test]
+    fn getopt_errors() {
+        assert_eq!(
+            parse_err("ncat --nosuchopt"),
+            "ncat: unrecognized option '--nosuchopt'"
+        );
+        assert_eq!(parse_err("ncat -Q"), "ncat: invalid option -- 'Q'");
+        assert_eq!(
+            parse_err("ncat -w"),
+            "ncat: option requires an argument -- 'w'"
+        );
+        assert_eq!(
+            parse_err("ncat --ver"),
+            "ncat: option '--ver' is ambiguous; possibilities: '--verbose' '--version'"
+        );
+    }
+
+    #[test]
+    fn help_and_version_act_when_parsed() {
+        let run = |line: &str| parse(line.split_whitespace().map(OsString::from).collect());
+        assert!(matches!(run("ncat --help --bogus"), Ok(Request::Help)));
+        assert!(matches!(run("ncat -h"), Ok(Request::Help)));
+        assert!(matches!(run("ncat --version"), Ok(Request::Version)));
+        assert!(run("ncat --bogus --help").is_err());
+    }
+}

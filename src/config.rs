@@ -1,0 +1,420 @@
+//! The validated configuration: the command line checked in Ncat's order, with Ncat's messages.
+//! Nothing past this module looks at raw option strings.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::cli::Cli;
+use crate::error::Failure;
+use crate::net::resolve::{self, Family};
+use crate::parse;
+
+/// Ncat's default port in both modes.
+pub const DEFAULT_PORT: u16 = 31337;
+/// Ncat's default `--max-conns`.
+pub const DEFAULT_MAX_CONNS: usize = 100;
+/// Default connect timeout per address.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a broker/chat client may sit on a full queue without reading.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a listener does with its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenKind {
+    /// `-l`: one client, then exit.
+    Single,
+    /// `-l -k`: many clients; stdin to all of them, their data to stdout.
+    KeepOpen,
+    /// `--broker`: each client's data to every other client.
+    Broker,
+    /// `--chat`: the broker plus IDs, line framing, escaping and announcements.
+    Chat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Connect {
+        /// The target as typed, for messages.
+        host: String,
+        /// Every resolved address, tried in order.
+        addrs: Vec<IpAddr>,
+        port: u16,
+    },
+    Listen {
+        kind: ListenKind,
+        /// The addresses to bind (one socket each).
+        addrs: Vec<SocketAddr>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    /// `-s`, resolved (connect mode only).
+    pub source_addr: Option<IpAddr>,
+    /// `-p` in connect mode.
+    pub source_port: Option<u16>,
+    pub connect_timeout: Duration,
+    /// `0` rejects every client, as in Ncat.
+    pub max_conns: usize,
+    pub send_only: bool,
+    pub recv_only: bool,
+    pub no_shutdown: bool,
+    pub stall_timeout: Duration,
+    /// `--test`: print `NCAT TEST: LISTEN` once listening.
+    pub test_banner: bool,
+}
+
+#[cfg(test)]
+impl Config {
+    pub fn listen_kind(&self) -> Option<ListenKind> {
+        match self.mode {
+            Mode::Listen { kind, .. } => Some(kind),
+            Mode::Connect { .. } => None,
+        }
+    }
+}
+
+/// Options accepted on the command line whose feature this build does not have yet.
+fn unsupported(cli: &Cli) -> Option<&'static str> {
+    let checks: [(bool, &'static str); 25] = [
+        (cli.unixsock, "-U/--unixsock"),
+        (cli.vsock, "--vsock"),
+        (cli.crlf, "-C/--crlf"),
+        (cli.sh_exec.is_some(), "-c/--sh-exec"),
+        (cli.exec.is_some(), "-e/--exec"),
+        (cli.lua_exec.is_some(), "--lua-exec"),
+        (!cli.source_route.is_empty(), "-g"),
+        (cli.source_route_pointer.is_some(), "-G"),
+        (cli.delay.is_some(), "-d/--delay"),
+        (cli.output.is_some(), "-o/--output"),
+        (cli.hex_dump.is_some(), "-x/--hex-dump"),
+        (cli.append_output, "--append-output"),
+        (cli.idle_timeout.is_some(), "-i/--idle-timeout"),
+        (cli.telnet, "-t/--telnet"),
+        (cli.udp, "-u/--udp"),
+        (cli.sctp, "--sctp"),
+        (cli.zero_io, "-z"),
+        (
+            !cli.allow.is_empty() || !cli.allowfile.is_empty(),
+            "--allow/--allowfile",
+        ),
+        (
+            !cli.deny.is_empty() || !cli.denyfile.is_empty(),
+            "--deny/--denyfile",
+        ),
+        (
+            !cli.proxy.is_empty()
+                || !cli.proxy_type.is_empty()
+                || !cli.proxy_auth.is_empty()
+                || cli.proxy_dns.is_some(),
+            "--proxy",
+        ),
+        (
+            cli.ssl || cli.ssl_verify || !cli.ssl_trustfile.is_empty(),
+            "--ssl",
+        ),
+        (
+            cli.ssl_cert.is_some() || cli.ssl_key.is_some(),
+            "--ssl-cert/--ssl-key",
+        ),
+        (cli.ssl_ciphers.is_some(), "--ssl-ciphers"),
+        (cli.ssl_servername.is_some(), "--ssl-servername"),
+        (cli.ssl_alpn.is_some(), "--ssl-alpn"),
+    ];
+    checks.iter().find(|(set, _)| *set).map(|(_, name)| *name)
+}
+
+fn time_option(arg: &Option<String>, what: &str) -> Result<Option<Duration>, Failure> {
+    arg.as_deref()
+        .map(|a| parse::time(a, what))
+        .transpose()
+        .map_err(Failure::Fatal)
+}
+
+/// Validates the command line. Prints the `-v` version banner at the point Ncat does.
+pub fn build(cli: &Cli) -> Result<Config, Failure> {
+    // Values Ncat checks while reading the options.
+    let connect_timeout = time_option(&cli.wait, "-w timeout")?.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let stall_timeout =
+        time_option(&cli.stall_timeout, "--stall-timeout")?.unwrap_or(DEFAULT_STALL_TIMEOUT);
+    let max_conns = match cli.max_conns.as_deref().map(parse::atoi) {
+        None | Some(-1) => DEFAULT_MAX_CONNS,
+        Some(n) if n < -1 => {
+            let arg = cli.max_conns.as_deref().unwrap_or_default();
+            return Err(Failure::Fatal(format!(
+                "Invalid maximum number of connections \"{arg}\"."
+            )));
+        }
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    if let Some(name) = unsupported(cli) {
+        return Err(Failure::Fatal(format!("{name} is not supported yet.")));
+    }
+
+    let family = if cli.ipv4 {
+        Family::V4
+    } else if cli.ipv6 {
+        Family::V6
+    } else {
+        Family::Any
+    };
+    let listen = cli.listen || cli.broker;
+
+    let source_port = match cli.source_port.as_deref() {
+        None => None,
+        Some(arg) => {
+            let digits = arg.trim_start();
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(Failure::Fatal(format!(
+                    "Invalid source port number \"{arg}\"."
+                )));
+            }
+            Some(parse::port(arg).ok_or_else(|| {
+                Failure::Fatal(format!("Invalid source port {}.", parse::atoi(arg)))
+            })?)
+        }
+    };
+
+    if cli.verbose > 0 {
+        eprintln!("{}", crate::cli::version_line());
+    }
+
+    let source_addr = match cli.source.as_deref() {
+        None => None,
+        Some(_) if listen => {
+            return Err(Failure::Fatal(
+                "-l and -s are incompatible.  Specify the address and port to bind to like you would a host to connect to.".into(),
+            ));
+        }
+        Some(src) => Some(
+            resolve::resolve(src, family, cli.nodns)
+                .map_err(|e| {
+                    Failure::Fatal(format!("Could not resolve source address \"{src}\": {e}."))
+                })?
+                .remove(0),
+        ),
+    };
+
+    // Positional arguments: `[hostname] [port]`. A first argument made only of digits is a port.
+    let mut positionals = cli.positionals.iter();
+    let host = match cli.positionals.first() {
+        Some(first) if !parse::is_all_digits(first) => positionals.next().cloned(),
+        _ => None,
+    };
+    let mut ports: Vec<&str> = Vec::new();
+    if listen && let Some(p) = cli.source_port.as_deref() {
+        ports.push(p);
+    }
+    ports.extend(positionals.map(String::as_str));
+
+    let resolved = match host.as_deref() {
+        None if !listen => {
+            return Err(Failure::Fatal(
+                "You must specify a host to connect to.".into(),
+            ));
+        }
+        None => None,
+        Some(h) => Some(
+            resolve::resolve(h, family, cli.nodns)
+                .map_err(|e| Failure::Fatal(format!("Could not resolve hostname \"{h}\": {e}.")))?,
+        ),
+    };
+    if ports.len() > 1 {
+        return Err(Failure::Fatal(format!(
+            "Got more than one port specification: {}.",
+            ports.join(" ")
+        )));
+    }
+    let port = match ports.first() {
+        None => DEFAULT_PORT,
+        Some(p) => {
+            parse::port(p).ok_or_else(|| Failure::Fatal(format!("Invalid port number \"{p}\".")))?
+        }
+    };
+
+    let mode = if listen {
+        let kind = if cli.chat {
+            ListenKind::Chat
+        } else if cli.broker {
+            ListenKind::Broker
+        } else if cli.keep_open {
+            ListenKind::KeepOpen
+        } else {
+            ListenKind::Single
+        };
+        if kind == ListenKind::Single && cli.max_conns.is_some() {
+            eprintln!(
+                "Ncat: Warning: Maximum connections ignored, since it does not take effect without -k or --broker."
+            );
+        }
+        let ips = match resolved {
+            Some(mut list) => vec![list.remove(0)],
+            None => family.wildcards(),
+        };
+        Mode::Listen {
+            kind,
+            addrs: ips
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect(),
+        }
+    } else {
+        let combination = |what: &str| {
+            Failure::Fatal(format!(
+                "Invalid option combination: `{what}' with connect."
+            ))
+        };
+        if cli.max_conns.is_some() {
+            return Err(combination("--max-conns"));
+        }
+        if cli.chat {
+            return Err(combination("--chat"));
+        }
+        if cli.keep_open {
+            return Err(combination("--keep-open"));
+        }
+        Mode::Connect {
+            host: host.unwrap_or_default(),
+            addrs: resolved.unwrap_or_default(),
+            port,
+        }
+    };
+
+    Ok(Config {
+        mode,
+        source_addr,
+        source_port: if listen { None } else { source_port },
+        connect_timeout,
+        max_conns,
+        send_only: cli.send_only,
+        recv_only: cli.recv_only,
+        no_shutdown: cli.no_shutdown,
+        stall_timeout,
+        test_banner: cli.test,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Request, parse};
+
+    fn build_line(line: &str) -> Result<Config, String> {
+        let args = line.split_whitespace().map(Into::into).collect();
+        match parse(args) {
+            Ok(Request::Run(cli)) => build(&cli).map_err(|e| e.to_string()),
+            _ => panic!("not a run request: {line}"),
+        }
+    }
+
+    fn err(line: &str) -> String {
+        build_line(line).unwrap_err()
+    }
+
+    #[test]
+    fn positional_rules() {
+        let cfg = build_line("ncat -l 8080").unwrap();
+        assert_eq!(
+            cfg.mode,
+            Mode::Listen {
+                kind: ListenKind::Single,
+                addrs: vec![
+                    "[::]:8080".parse().unwrap(),
+                    "0.0.0.0:8080".parse().unwrap()
+                ]
+            }
+        );
+        let cfg = build_line("ncat -l 127.0.0.1").unwrap();
+        assert_eq!(
+            cfg.mode,
+            Mode::Listen {
+                kind: ListenKind::Single,
+                addrs: vec!["127.0.0.1:31337".parse().unwrap()]
+            }
+        );
+        let cfg = build_line("ncat -4 --broker 9000").unwrap();
+        assert_eq!(cfg.listen_kind(), Some(ListenKind::Broker));
+        let cfg = build_line("ncat 127.0.0.1").unwrap();
+        assert!(matches!(cfg.mode, Mode::Connect { port: 31337, .. }));
+        let cfg = build_line("ncat -lk -p 0 -6").unwrap();
+        assert_eq!(
+            cfg.mode,
+            Mode::Listen {
+                kind: ListenKind::KeepOpen,
+                addrs: vec!["[::]:0".parse().unwrap()]
+            }
+        );
+    }
+
+    #[test]
+    fn ncat_messages_for_bad_lines() {
+        let fatal = |m: &str| format!("Ncat: {m} QUITTING.");
+        assert_eq!(
+            err("ncat 2130706433 80"),
+            fatal("You must specify a host to connect to.")
+        );
+        assert_eq!(
+            err("ncat -l -p 40998 40999"),
+            fatal("Got more than one port specification: 40998 40999.")
+        );
+        assert_eq!(
+            err("ncat -l 40290 127.0.0.1"),
+            fatal("Got more than one port specification: 40290 127.0.0.1.")
+        );
+        assert_eq!(
+            err("ncat 127.0.0.1 20-30"),
+            fatal("Invalid port number \"20-30\".")
+        );
+        assert_eq!(
+            err("ncat 127.0.0.1 65536"),
+            fatal("Invalid port number \"65536\".")
+        );
+        assert_eq!(
+            err("ncat --chat 127.0.0.1 80"),
+            fatal("Invalid option combination: `--chat' with connect.")
+        );
+        assert_eq!(
+            err("ncat -k 127.0.0.1 80"),
+            fatal("Invalid option combination: `--keep-open' with connect.")
+        );
+        assert_eq!(
+            err("ncat -m 3 127.0.0.1 80"),
+            fatal("Invalid option combination: `--max-conns' with connect.")
+        );
+        assert_eq!(
+            err("ncat -l -s 127.0.0.1"),
+            fatal(
+                "-l and -s are incompatible.  Specify the address and port to bind to like you would a host to connect to."
+            )
+        );
+        assert_eq!(
+            err("ncat -n localhost 80"),
+            fatal("Could not resolve hostname \"localhost\": Name or service not known.")
+        );
+        assert_eq!(
+            err("ncat -p x 127.0.0.1 80"),
+            fatal("Invalid source port number \"x\".")
+        );
+        assert_eq!(
+            err("ncat -p 70000 127.0.0.1 80"),
+            fatal("Invalid source port 70000.")
+        );
+        assert_eq!(
+            err("ncat -w 0 127.0.0.1 80"),
+            fatal("Invalid -w timeout \"0\" (must be greater than 0 and less than 2147483s).")
+        );
+        assert_eq!(
+            err("ncat -u 127.0.0.1 80"),
+            fatal("-u/--udp is not supported yet.")
+        );
+    }
+
+    #[test]
+    fn max_conns_like_atoi() {
+        assert_eq!(build_line("ncat -lk -m 3x").unwrap().max_conns, 3);
+        assert_eq!(build_line("ncat -lk -m abc").unwrap().max_conns, 0);
+        assert_eq!(build_line("ncat -lk -m -1").unwrap().max_conns, 100);
+        assert!(build_line("ncat -lk -m -5").is_err());
+    }
+}

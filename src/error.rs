@@ -1,0 +1,100 @@
+//! How the program ends: every failure maps to one of Ncat's exit statuses and message shapes.
+
+use std::fmt;
+
+/// A failure that decides the exit status and the one line the user sees.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad options, bind or resolution failures and the like:
+    /// `Ncat: <msg> QUITTING.` and exit status 2.
+    Fatal(String),
+    /// A run-time network error: `Ncat: <msg>` and exit status 1.
+    Network(String),
+    /// A getopt-style usage error: `ncat: <msg>`, then the `--help` hint, exit status 2.
+    Usage(String),
+}
+
+impl Failure {
+    pub fn fatal(msg: impl Into<String>) -> anyhow::Error {
+        Failure::Fatal(msg.into()).into()
+    }
+
+    pub fn network(msg: impl Into<String>) -> anyhow::Error {
+        Failure::Network(msg.into()).into()
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Failure::Fatal(_) | Failure::Usage(_) => 2,
+            Failure::Network(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Fatal(msg) => write!(f, "Ncat: {msg} QUITTING."),
+            Failure::Network(msg) => write!(f, "Ncat: {msg}"),
+            Failure::Usage(msg) => write!(
+                f,
+                "ncat: {msg}\nNcat: Try `--help' or man(1) ncat for more information, usage options and help. QUITTING."
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Ncat's wording of an OS error: the C library's `strerror` text, without Rust's ` (os error N)`.
+pub fn strerror(err: &std::io::Error) -> String {
+    match err.raw_os_error() {
+        Some(code) => {
+            // SAFETY: strerror returns a pointer to a static, NUL-terminated string.
+            let text = unsafe { std::ffi::CStr::from_ptr(libc::strerror(code)) };
+            text.to_string_lossy().into_owned()
+        }
+        None => match err.kind() {
+            std::io::ErrorKind::TimedOut => "TIMEOUT".to_string(),
+            _ => err.to_string(),
+        },
+    }
+}
+
+/// Turns any error into the exit status, printing its line on stderr.
+pub fn report(err: &anyhow::Error) -> i32 {
+    match err.downcast_ref::<Failure>() {
+        Some(failure) => {
+            eprintln!("{failure}");
+            failure.exit_code()
+        }
+        None => {
+            eprintln!("Ncat: {err:#}. QUITTING.");
+            2
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strerror_has_no_rust_suffix() {
+        let err = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(strerror(&err), "Connection refused");
+    }
+
+    #[test]
+    fn shapes_match_ncat() {
+        assert_eq!(
+            Failure::Fatal("Invalid port number \"x\".".into()).to_string(),
+            "Ncat: Invalid port number \"x\". QUITTING."
+        );
+        assert_eq!(
+            Failure::Network("TIMEOUT.".into()).to_string(),
+            "Ncat: TIMEOUT."
+        );
+        assert_eq!(Failure::Network("x".into()).exit_code(), 1);
+    }
+}

@@ -1,0 +1,5 @@
+//! Moving bytes: the terminal side, the two-way pump, and chat's byte transforms.
+
+pub mod chat;
+pub mod pump;
+pub mod stdio;

@@ -1,0 +1,150 @@
+//! The terminal side: stdin read on a dedicated thread, stdout written on another.
+//!
+//! Blocking threads keep the runtime free of the terminal: tokio's own stdin can hold the
+//! runtime open until a key is pressed, and a slow stdout reader must only pace the data
+//! flowing to it. Both channels are small and bounded, so back-pressure reaches the socket.
+
+use bytes::{Bytes, BytesMut};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::{FromRawFd, RawFd};
+use tokio::sync::{mpsc, oneshot};
+
+/// Largest single read from stdin (and from sockets in the pumps).
+pub const CHUNK: usize = 64 * 1024;
+/// Chunks in flight between a terminal thread and the runtime.
+const DEPTH: usize = 4;
+
+/// Borrows a standard descriptor as a `File` without ever closing it.
+fn borrow_fd(fd: RawFd) -> ManuallyDrop<File> {
+    // SAFETY: fds 0 and 1 are kept open for the whole run (`ensure_standard_fds`), and the
+    // ManuallyDrop keeps this File from closing them.
+    ManuallyDrop::new(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Makes sure fds 0, 1 and 2 are open, reopening `/dev/null` on any that is closed, so that no
+/// socket can land on them and be mistaken for the terminal. A closed stdin then reads as EOF.
+pub fn ensure_standard_fds() {
+    for fd in 0..=2 {
+        // SAFETY: F_GETFD only queries the descriptor.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            let flags = if fd == 0 {
+                libc::O_RDONLY
+            } else {
+                libc::O_WRONLY
+            };
+            // SAFETY: a valid NUL-terminated path; open returns the lowest free fd, which is `fd`.
+            unsafe { libc::open(c"/dev/null".as_ptr(), flags) };
+        }
+    }
+}
+
+/// Whether stdin is a terminal (someone typing) rather than a pipe or a file.
+pub fn stdin_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal()
+}
+
+/// Waits until `fd` is readable; used when an inherited descriptor is in non-blocking mode.
+fn wait_readable(fd: RawFd) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut pfd, 1, -1) };
+}
+
+/// Starts the stdin thread. The channel yields chunks until EOF (or a read error, treated as
+/// EOF), then closes. The thread reads ahead by at most a few chunks.
+pub fn spawn_stdin() -> mpsc::Receiver<Bytes> {
+    let (tx, rx) = mpsc::channel(DEPTH);
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            let mut stdin = borrow_fd(0);
+            let mut buf = BytesMut::new();
+            loop {
+                buf.resize(CHUNK, 0);
+                match stdin.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.blocking_send(buf.split().freeze()).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_readable(0),
+                    Err(e) => {
+                        tracing::debug!("stdin: {e}");
+                        break;
+                    }
+                }
+            }
+        })
+        .expect("spawning the stdin thread");
+    rx
+}
+
+/// The write side of stdout. Writes are queued to the stdout thread; `close` flushes them and
+/// closes the descriptor so that a reader downstream sees EOF.
+pub struct Stdout {
+    tx: mpsc::Sender<Bytes>,
+    result: oneshot::Receiver<io::Result<()>>,
+}
+
+/// stdout can take no more data: its reader went away or a write failed.
+#[derive(Debug)]
+pub struct StdoutGone;
+
+impl Stdout {
+    pub fn spawn() -> Stdout {
+        let (tx, mut rx) = mpsc::channel::<Bytes>(DEPTH);
+        let (done, result) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("stdout".into())
+            .spawn(move || {
+                let mut out = borrow_fd(1);
+                let mut outcome = Ok(());
+                while let Some(chunk) = rx.blocking_recv() {
+                    if let Err(e) = out.write_all(&chunk) {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                drop(rx);
+                if outcome.is_ok() {
+                    close_stdout();
+                }
+                let _ = done.send(outcome);
+            })
+            .expect("spawning the stdout thread");
+        Stdout { tx, result }
+    }
+
+    /// Queues `data` for stdout, waiting while the queue is full.
+    pub async fn write(&self, data: Bytes) -> Result<(), StdoutGone> {
+        self.tx.send(data).await.map_err(|_| StdoutGone)
+    }
+
+    /// Flushes what is queued and closes stdout. Returns the first write error, if any.
+    pub async fn close(self) -> io::Result<()> {
+        drop(self.tx);
+        self.result.await.unwrap_or(Ok(()))
+    }
+}
+
+/// Closes fd 1 for the reader downstream, keeping the number taken by `/dev/null`.
+fn close_stdout() {
+    // SAFETY: a valid path; dup2 atomically replaces fd 1, then the temporary fd is closed.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+        if null >= 0 {
+            libc::dup2(null, 1);
+            libc::close(null);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Connect mode: connect to the target, then pump stdin to the socket and the socket to stdout.
+//!
+//! Ends with status 0 when the peer closes (stdout is closed at once) or, with `--send-only`,
+//! when stdin ends; with status 1 and Ncat's message when the socket fails.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::error::{Failure, strerror};
+use crate::io::pump::{self, End, Rules};
+use crate::io::stdio::{self, Stdout};
+use crate::net::connect::{Origin, connect};
+
+/// How long piped stdin may stay silent after the peer's EOF before the client gives up on it.
+const LINGER: Duration = Duration::from_millis(500);
+
+pub async fn run(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let origin = Origin {
+        source_addr: cfg.source_addr,
+        source_port: cfg.source_port,
+        timeout: cfg.connect_timeout,
+    };
+    let stream = connect(addrs, port, &origin).await?;
+    let (reader, writer) = stream.into_split();
+
+    let stdin = (!cfg.recv_only).then(stdio::spawn_stdin);
+    let rules = Rules {
+        send_stdin: true,
+        read_remote: !cfg.send_only,
+        print_remote: true,
+        shutdown_on_eof: !cfg.no_shutdown,
+        end_on_stdin_eof: cfg.send_only,
+        // At the keyboard, the peer's close ends the session at once; piped input still goes
+        // out to a peer that merely half-closed.
+        linger: (!stdio::stdin_is_terminal()).then_some(LINGER),
+    };
+    let outcome = pump::run(reader, writer, stdin, Stdout::spawn(), rules).await;
+    match outcome.end {
+        End::RemoteClosed | End::StdinDone => {
+            tracing::info!(
+                "{} bytes sent, {} bytes received in {:.2} seconds.",
+                outcome.sent,
+                outcome.received,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(0)
+        }
+        End::ReadFailed(e) | End::WriteFailed(e) => {
+            Err(Failure::network(format!("{}.", strerror(&e))))
+        }
+        End::StdoutGone => Ok(0),
+    }
+}

@@ -1,0 +1,490 @@
+//! The hub behind `-k`, `--broker` and `--chat`: a registry of clients, each with a bounded
+//! outgoing queue, and the routing rules of the three modes.
+//!
+//! Routing:
+//! - keep-open: stdin goes to every client; each client's data goes to stdout.
+//! - broker: stdin goes to every client; each client's data goes to every *other* client.
+//! - chat: like broker, but data is cut into lines, escaped and prefixed with `<userN> `, and
+//!   joins and leaves are announced.
+//!
+//! Flow control (the one place this policy lives): each client's queue holds at most
+//! [`QUEUE_LIMIT`] bytes before it counts as full. While any queue is full, the hub stops reading
+//! from every sender (clients and stdin), so TCP back-pressure paces fast senders to the slowest
+//! live reader and no byte is dropped. Senders already past the check finish the chunk they
+//! read, so a queue can exceed the limit by at most one read chunk per sender. A client whose
+//! queue stays full with nothing written to it for the stall timeout is disconnected (announced
+//! in chat), and the others resume at full speed.
+//!
+//! Every message is a `Bytes` shared by all its recipients: one allocation, no per-client copy.
+
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, IoSlice};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::time::Instant;
+
+use crate::config::ListenKind;
+use crate::io::chat::LineFramer;
+use crate::io::stdio::{CHUNK, Stdout};
+
+/// Bytes a client's queue may hold before the hub pauses the senders.
+pub const QUEUE_LIMIT: usize = 1024 * 1024;
+/// Reads smaller than this are copied into an exact-size buffer rather than keeping a whole
+/// read buffer alive in every queue they sit in.
+const COPY_BELOW: usize = 4096;
+/// Most queued messages handed to one vectored write.
+const BATCH: usize = 64;
+
+/// The settings the hub needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub kind: ListenKind,
+    pub max_conns: usize,
+    pub stall_timeout: Duration,
+    pub send_only: bool,
+    pub recv_only: bool,
+    pub no_shutdown: bool,
+    /// The lowest chat ID, emulating Ncat's file-descriptor numbering.
+    pub first_id: u32,
+}
+
+/// Why a client left.
+enum Leave {
+    Closed,
+    Failed,
+    Stalled,
+}
+
+#[derive(Default)]
+struct Outbox {
+    items: VecDeque<Bytes>,
+    /// Bytes queued or being written, not yet accepted by the socket.
+    bytes: usize,
+    /// When the queue last became full, while it is full.
+    full_since: Option<Instant>,
+    /// Half-close the socket once the queue is drained.
+    shutdown: bool,
+}
+
+struct Client {
+    id: u32,
+    ip: IpAddr,
+    outbox: Mutex<Outbox>,
+    wake: Notify,
+}
+
+impl Client {
+    fn outbox(&self) -> MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub struct Hub {
+    settings: Settings,
+    clients: Mutex<BTreeMap<u32, Arc<Client>>>,
+    /// How many client queues are full; senders read only while this is zero.
+    full_queues: watch::Sender<usize>,
+    /// How many clients are connected; stdin is read only while this is above zero.
+    population: watch::Sender<usize>,
+    /// Keep-open mode writes client data here.
+    stdout: Option<Stdout>,
+    /// Asks the listener to end the program with this status.
+    exit: mpsc::UnboundedSender<i32>,
+}
+
+impl Hub {
+    pub fn new(settings: Settings, exit: mpsc::UnboundedSender<i32>) -> Arc<Hub> {
+        let stdout = (settings.kind == ListenKind::KeepOpen).then(Stdout::spawn);
+        Arc::new(Hub {
+            settings,
+            clients: Mutex::new(BTreeMap::new()),
+            full_queues: watch::Sender::new(0),
+            population: watch::Sender::new(0),
+            stdout,
+            exit,
+        })
+    }
+
+    fn clients(&self) -> MutexGuard<'_, BTreeMap<u32, Arc<Client>>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_chat(&self) -> bool {
+        self.settings.kind == ListenKind::Chat
+    }
+
+    /// Handles one accepted connection: the `-v` lines, the connection limit, then serving it.
+    pub fn admit(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
+        let ip = canonical_ip(peer.ip());
+        let mut clients = self.clients();
+        let id = lowest_free_id(&clients, self.settings.first_id);
+        if self.is_chat() {
+            tracing::info!("Connection from {ip} on file descriptor {id}.");
+        } else {
+            tracing::info!("Connection from {ip}.");
+        }
+        tracing::info!("Connection from {ip}:{}.", peer.port());
+        if clients.len() >= self.settings.max_conns {
+            tracing::info!(
+                "New connection denied: connection limit reached ({})",
+                clients.len()
+            );
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let client = Arc::new(Client {
+            id,
+            ip,
+            outbox: Mutex::new(Outbox::default()),
+            wake: Notify::new(),
+        });
+        if self.is_chat() {
+            let others: Vec<String> = clients
+                .values()
+                .map(|c| format!("{} as <user{}>", c.ip, c.id))
+                .collect();
+            let others = if others.is_empty() {
+                "nobody".to_string()
+            } else {
+                others.join(", ")
+            };
+            clients.insert(id, client.clone());
+            let text = format!(
+                "<announce> {ip} is connected as <user{id}>.\n<announce> already connected: {others}.\n"
+            );
+            self.broadcast_locked(&clients, None, Bytes::from(text));
+        } else {
+            clients.insert(id, client.clone());
+        }
+        self.population.send_replace(clients.len());
+        drop(clients);
+
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let (reader, writer) = stream.into_split();
+            let leave = tokio::select! {
+                leave = hub.read_loop(&client, reader) => leave,
+                leave = hub.write_loop(&client, writer) => leave,
+            };
+            hub.remove(&client, leave);
+        });
+    }
+
+    /// Reads one client until it leaves, routing what it sends.
+    async fn read_loop(&self, client: &Client, reader: OwnedReadHalf) -> Leave {
+        let mut framer = self.is_chat().then(|| LineFramer::new(client.id));
+        // Allocated only while the client is sending, so idle clients cost no buffer.
+        let mut buf = BytesMut::new();
+        loop {
+            if self.settings.kind != ListenKind::KeepOpen {
+                self.wait_until_uncongested().await;
+            }
+            if reader.readable().await.is_err() {
+                return Leave::Failed;
+            }
+            buf.reserve(CHUNK);
+            match reader.try_read_buf(&mut buf) {
+                Ok(0) => {
+                    if let Some(framer) = framer.as_mut() {
+                        let mut out = BytesMut::new();
+                        framer.finish(&mut out);
+                        self.relay(Some(client.id), out);
+                    }
+                    return Leave::Closed;
+                }
+                Ok(n) => {
+                    if self.settings.send_only {
+                        buf.clear();
+                        continue;
+                    }
+                    let data = if n < COPY_BELOW {
+                        let small = Bytes::copy_from_slice(&buf);
+                        buf.clear();
+                        small
+                    } else {
+                        buf.split().freeze()
+                    };
+                    match (self.settings.kind, framer.as_mut()) {
+                        (ListenKind::KeepOpen, _) => {
+                            if let Some(stdout) = &self.stdout
+                                && stdout.write(data).await.is_err()
+                            {
+                                let _ = self.exit.send(0);
+                                return Leave::Closed;
+                            }
+                        }
+                        (_, Some(framer)) => {
+                            let mut out = BytesMut::with_capacity(data.len() + 64);
+                            framer.push(&data, &mut out);
+                            self.relay(Some(client.id), out);
+                        }
+                        (_, None) => self.relay_bytes(Some(client.id), data),
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    buf = BytesMut::new();
+                }
+                Err(_) => return Leave::Failed,
+            }
+        }
+    }
+
+    /// Writes a client's queue to its socket until the client fails or stalls.
+    async fn write_loop(&self, client: &Client, mut writer: OwnedWriteHalf) -> Leave {
+        let mut batch: VecDeque<Bytes> = VecDeque::new();
+        loop {
+            let shutdown = {
+                let mut outbox = client.outbox();
+                let take = outbox.items.len().min(BATCH);
+                batch.extend(outbox.items.drain(..take));
+                batch.is_empty() && outbox.shutdown
+            };
+            if shutdown {
+                let _ = writer.shutdown().await;
+                return std::future::pending().await;
+            }
+            if batch.is_empty() {
+                client.wake.notified().await;
+                continue;
+            }
+            if let Err(leave) = self.write_batch(client, &mut writer, &mut batch).await {
+                return leave;
+            }
+        }
+    }
+
+    /// Writes `batch` completely, accounting progress against the client's queue. Gives up
+    /// when the queue has been full with no progress for the stall timeout.
+    async fn write_batch(
+        &self,
+        client: &Client,
+        writer: &mut OwnedWriteHalf,
+        batch: &mut VecDeque<Bytes>,
+    ) -> Result<(), Leave> {
+        let stall = self.settings.stall_timeout;
+        let mut last_progress = Instant::now();
+        while !batch.is_empty() {
+            let slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
+            let deadline = {
+                let outbox = client.outbox();
+                match outbox.full_since {
+                    Some(since) => since.max(last_progress) + stall,
+                    None => Instant::now() + stall,
+                }
+            };
+            let written = tokio::select! {
+                result = writer.write_vectored(&slices) => result,
+                _ = tokio::time::sleep_until(deadline) => {
+                    let outbox = client.outbox();
+                    match outbox.full_since {
+                        Some(since) if Instant::now() >= since.max(last_progress) + stall => {
+                            return Err(Leave::Stalled);
+                        }
+                        _ => continue,
+                    }
+                }
+            };
+            let mut n = match written {
+                Ok(0) | Err(_) => return Err(Leave::Failed),
+                Ok(n) => n,
+            };
+            last_progress = Instant::now();
+            self.consumed(client, n);
+            while n > 0 {
+                let Some(front) = batch.front_mut() else {
+                    break;
+                };
+                if front.len() <= n {
+                    n -= front.len();
+                    batch.pop_front();
+                } else {
+                    front.advance(n);
+                    n = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that `n` bytes of a client's queue reached its socket.
+    fn consumed(&self, client: &Client, n: usize) {
+        let mut outbox = client.outbox();
+        outbox.bytes = outbox.bytes.saturating_sub(n);
+        if outbox.bytes < QUEUE_LIMIT && outbox.full_since.take().is_some() {
+            self.full_queues.send_modify(|n| *n -= 1);
+        }
+    }
+
+    /// Queues a message for one client.
+    fn enqueue(&self, client: &Client, msg: Bytes) {
+        let mut outbox = client.outbox();
+        outbox.bytes += msg.len();
+        outbox.items.push_back(msg);
+        if outbox.bytes >= QUEUE_LIMIT && outbox.full_since.is_none() {
+            outbox.full_since = Some(Instant::now());
+            self.full_queues.send_modify(|n| *n += 1);
+        }
+        drop(outbox);
+        client.wake.notify_one();
+    }
+
+    fn broadcast_locked(
+        &self,
+        clients: &BTreeMap<u32, Arc<Client>>,
+        from: Option<u32>,
+        msg: Bytes,
+    ) {
+        if msg.is_empty() {
+            return;
+        }
+        for client in clients.values().filter(|c| Some(c.id) != from) {
+            self.enqueue(client, msg.clone());
+        }
+    }
+
+    fn relay_bytes(&self, from: Option<u32>, msg: Bytes) {
+        if self.settings.recv_only && self.settings.kind != ListenKind::KeepOpen {
+            return;
+        }
+        let clients = self.clients();
+        self.broadcast_locked(&clients, from, msg);
+    }
+
+    fn relay(&self, from: Option<u32>, msg: BytesMut) {
+        self.relay_bytes(from, msg.freeze());
+    }
+
+    async fn wait_until_uncongested(&self) {
+        let mut rx = self.full_queues.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+
+    /// Drops a client: unregisters it, releases its share of the congestion count, and in chat
+    /// tells the others.
+    fn remove(&self, client: &Arc<Client>, leave: Leave) {
+        let mut clients = self.clients();
+        clients.remove(&client.id);
+        if client.outbox().full_since.take().is_some() {
+            self.full_queues.send_modify(|n| *n -= 1);
+        }
+        if matches!(leave, Leave::Stalled) {
+            tracing::debug!("Dropping <user{}>: it stopped reading.", client.id);
+        }
+        if self.is_chat() {
+            let text = format!("<announce> <user{}> is disconnected.\n", client.id);
+            self.broadcast_locked(&clients, None, Bytes::from(text));
+        }
+        self.population.send_replace(clients.len());
+        tracing::debug!("Closing connection from {}.", client.ip);
+    }
+
+    /// Reads the listener's stdin while clients are connected and routes it: to every client
+    /// (as `<user0>` in chat). At EOF, keep-open mode half-closes the current clients and
+    /// `--send-only` ends the program; otherwise the hub simply goes on.
+    pub async fn stdin_loop(self: Arc<Self>, mut stdin: mpsc::Receiver<Bytes>) {
+        let mut framer = self.is_chat().then(|| LineFramer::new(0));
+        let mut population = self.population.subscribe();
+        loop {
+            if population.wait_for(|n| *n > 0).await.is_err() {
+                return;
+            }
+            self.wait_until_uncongested().await;
+            // Stop waiting for stdin when the last client leaves: what is typed then is for
+            // the next client.
+            let data = tokio::select! {
+                data = stdin.recv() => data,
+                _ = population.wait_for(|n| *n == 0) => continue,
+            };
+            let Some(data) = data else { break };
+            if self.settings.recv_only {
+                continue;
+            }
+            match framer.as_mut() {
+                Some(framer) => {
+                    let mut out = BytesMut::new();
+                    framer.push(&data, &mut out);
+                    self.relay(None, out);
+                }
+                None => self.relay_bytes(None, data),
+            }
+        }
+        if let Some(framer) = framer.as_mut() {
+            let mut out = BytesMut::new();
+            framer.finish(&mut out);
+            self.relay(None, out);
+        }
+        if self.settings.send_only {
+            let _ = self.exit.send(0);
+        } else if self.settings.kind == ListenKind::KeepOpen && !self.settings.no_shutdown {
+            for client in self.clients().values() {
+                client.outbox().shutdown = true;
+                client.wake.notify_one();
+            }
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses are shown (and later matched) as the IPv4 address they are.
+fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Ncat numbers chat users by file descriptor: the lowest number not in use, from `first`.
+fn lowest_free_id(clients: &BTreeMap<u32, Arc<Client>>, first: u32) -> u32 {
+    let mut id = first;
+    for &used in clients.range(first..).map(|(k, _)| k) {
+        if used != id {
+            break;
+        }
+        id += 1;
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(ids: &[u32]) -> BTreeMap<u32, Arc<Client>> {
+        ids.iter()
+            .map(|&id| {
+                let client = Client {
+                    id,
+                    ip: "127.0.0.1".parse().unwrap(),
+                    outbox: Mutex::new(Outbox::default()),
+                    wake: Notify::new(),
+                };
+                (id, Arc::new(client))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ids_reuse_the_lowest_free_number() {
+        assert_eq!(lowest_free_id(&registry(&[]), 5), 5);
+        assert_eq!(lowest_free_id(&registry(&[5, 6]), 5), 7);
+        assert_eq!(lowest_free_id(&registry(&[5, 7]), 5), 6);
+        assert_eq!(lowest_free_id(&registry(&[6, 7]), 5), 5);
+    }
+
+    #[test]
+    fn mapped_addresses_are_ipv4() {
+        assert_eq!(
+            canonical_ip("::ffff:10.0.0.1".parse().unwrap()),
+            "10.0.0.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            canonical_ip("::1".parse().unwrap()),
+            "::1".parse::<IpAddr>().unwrap()
+        );
+    }
+}

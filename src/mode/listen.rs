@@ -1,0 +1,94 @@
+//! Listen mode: bind, accept, and hand clients to the single-connection pump or to the hub.
+
+use std::net::SocketAddr;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use crate::config::{Config, ListenKind};
+use crate::error::Failure;
+use crate::io::pump::{self, End, Rules};
+use crate::io::stdio::{self, Stdout};
+use crate::mode::hub::{Hub, Settings};
+use crate::net::listener;
+
+pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow::Result<i32> {
+    let listeners = listener::bind_all(addrs, cfg.test_banner)?;
+    let first_id = 3 + listeners.len() as u32;
+    let (accepting, mut incoming) = listener::accept_all(listeners);
+
+    if kind == ListenKind::Single {
+        let (stream, peer) = loop {
+            let Some((stream, peer)) = incoming.recv().await else {
+                return Err(Failure::fatal("Unable to accept connections."));
+            };
+            if admit_single(cfg, peer) {
+                break (stream, peer);
+            }
+        };
+        // One client only: stop listening, so later attempts are refused by the kernel.
+        drop(accepting);
+        drop(incoming);
+        return serve_single(cfg, stream, peer).await;
+    }
+
+    let (exit_tx, mut exit_rx) = mpsc::unbounded_channel();
+    let hub = Hub::new(
+        Settings {
+            kind,
+            max_conns: cfg.max_conns,
+            stall_timeout: cfg.stall_timeout,
+            send_only: cfg.send_only,
+            recv_only: cfg.recv_only,
+            no_shutdown: cfg.no_shutdown,
+            first_id,
+        },
+        exit_tx,
+    );
+    tokio::spawn(hub.clone().stdin_loop(stdio::spawn_stdin()));
+    loop {
+        tokio::select! {
+            conn = incoming.recv() => match conn {
+                Some((stream, peer)) => hub.admit(stream, peer),
+                None => return Err(Failure::fatal("Unable to accept connections.")),
+            },
+            code = exit_rx.recv() => return Ok(code.unwrap_or(0)),
+        }
+    }
+}
+
+/// The single-mode checks. Unlike Ncat 7.93, which stops listening before checking and then
+/// hangs, a refused client leaves the listener listening for the next one.
+fn admit_single(cfg: &Config, peer: SocketAddr) -> bool {
+    tracing::info!("Connection from {}.", peer.ip());
+    tracing::info!("Connection from {}:{}.", peer.ip(), peer.port());
+    if cfg.max_conns == 0 {
+        tracing::info!("New connection denied: connection limit reached (0)");
+        return false;
+    }
+    true
+}
+
+/// Serves the one client: status 0 when it closes, 1 (silently) when its connection fails.
+async fn serve_single(cfg: &Config, stream: TcpStream, _peer: SocketAddr) -> anyhow::Result<i32> {
+    let (reader, writer) = stream.into_split();
+    let rules = Rules {
+        send_stdin: !cfg.recv_only,
+        read_remote: true,
+        print_remote: !cfg.send_only,
+        shutdown_on_eof: !cfg.no_shutdown,
+        end_on_stdin_eof: cfg.send_only,
+        linger: None,
+    };
+    let outcome = pump::run(
+        reader,
+        writer,
+        Some(stdio::spawn_stdin()),
+        Stdout::spawn(),
+        rules,
+    )
+    .await;
+    Ok(match outcome.end {
+        End::RemoteClosed | End::StdinDone | End::StdoutGone => 0,
+        End::ReadFailed(_) | End::WriteFailed(_) => 1,
+    })
+}

@@ -1,0 +1,61 @@
+//! Outgoing TCP connections: every resolved address in turn, each with a fresh timeout.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::error::{Failure, strerror};
+use crate::net::resolve::show_addr;
+
+/// Where to connect from and how long to wait for each address.
+pub struct Origin {
+    pub source_addr: Option<IpAddr>,
+    pub source_port: Option<u16>,
+    pub timeout: Duration,
+}
+
+/// Connects to the first address that answers. With `-v`, each failure but the last is
+/// reported with `Trying next address...`; the last one is the returned network error.
+pub async fn connect(addrs: &[IpAddr], port: u16, origin: &Origin) -> anyhow::Result<TcpStream> {
+    let mut last_reason = String::from("No address to connect to");
+    for (i, ip) in addrs.iter().enumerate() {
+        let target = SocketAddr::new(*ip, port);
+        match attempt(target, origin).await {
+            Ok(stream) => {
+                tracing::info!("Connected to {}.", show_addr(&target));
+                return Ok(stream);
+            }
+            Err(e) => {
+                last_reason = strerror(&e);
+                if i + 1 < addrs.len() {
+                    tracing::info!("Connection to {ip} failed: {last_reason}.");
+                    tracing::info!("Trying next address...");
+                }
+            }
+        }
+    }
+    Err(Failure::network(format!("{last_reason}.")))
+}
+
+async fn attempt(target: SocketAddr, origin: &Origin) -> io::Result<TcpStream> {
+    let socket = match target {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    if origin.source_addr.is_some() || origin.source_port.is_some() {
+        let wildcard = match target {
+            SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(SocketAddr::new(
+            origin.source_addr.unwrap_or(wildcard),
+            origin.source_port.unwrap_or(0),
+        ))?;
+    }
+    match tokio::time::timeout(origin.timeout, socket.connect(target)).await {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "TIMEOUT")),
+    }
+}

@@ -1,0 +1,5 @@
+//! Sockets: resolution, listeners and outgoing connections.
+
+pub mod connect;
+pub mod listener;
+pub mod resolve;

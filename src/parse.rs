@@ -1,0 +1,227 @@
+//! Pure parsers for Ncat's option values: times, ports and counts, with Ncat's exact error texts.
+
+use std::time::Duration;
+
+/// The largest time Ncat accepts, in milliseconds (a C `int`).
+const MAX_MS: f64 = 2_147_483_647.0;
+
+/// Splits the longest prefix of `s` that C's `strtod` would read as a number, after leading blanks.
+/// Returns the value and the rest of the string, or `None` when no number starts the string.
+fn strtod_prefix(s: &str) -> Option<(f64, &str)> {
+    let s = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    let negative = match bytes.first() {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let sign = if negative { -1.0 } else { 1.0 };
+    let body = &s[i..];
+    let lower = body.to_ascii_lowercase();
+    if lower.starts_with("infinity") {
+        return Some((sign * f64::INFINITY, &body[8..]));
+    }
+    if lower.starts_with("inf") {
+        return Some((sign * f64::INFINITY, &body[3..]));
+    }
+    if lower.starts_with("nan") {
+        return Some((f64::NAN, &body[3..]));
+    }
+    if lower.starts_with("0x") {
+        let digits = body[2..].bytes().take_while(u8::is_ascii_hexdigit).count();
+        if digits > 0 {
+            let value = u128::from_str_radix(&body[2..2 + digits.min(30)], 16).ok()? as f64;
+            return Some((sign * value, &body[2 + digits..]));
+        }
+    }
+    let b = body.as_bytes();
+    let mut j = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let int_digits = j;
+    let mut frac_digits = 0;
+    if b.get(j) == Some(&b'.') {
+        frac_digits = b[j + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if int_digits + frac_digits > 0 {
+            j += 1 + frac_digits;
+        }
+    }
+    if int_digits + frac_digits == 0 {
+        return None;
+    }
+    if matches!(b.get(j), Some(b'e' | b'E')) {
+        let mut k = j + 1;
+        if matches!(b.get(k), Some(b'+' | b'-')) {
+            k += 1;
+        }
+        let exp_digits = b[k.min(b.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if exp_digits > 0 {
+            j = k + exp_digits;
+        }
+    }
+    let value: f64 = body[..j].parse().ok()?;
+    Some((sign * value, &body[j..]))
+}
+
+/// Parses a time option (`-w`, `-i`, `-d`) as Ncat does: a number with an optional,
+/// case-insensitive unit `ms`, `s`, `m` or `h` (seconds when none), between 1 ms and 2^31-1 ms.
+/// `what` names the option in messages, e.g. `-w timeout`.
+pub fn time(arg: &str, what: &str) -> Result<Duration, String> {
+    let invalid =
+        || format!("Invalid {what} \"{arg}\" (must be greater than 0 and less than 2147483s).");
+    let (value, unit) = strtod_prefix(arg).ok_or_else(invalid)?;
+    let scale = match unit.to_ascii_lowercase().as_str() {
+        "" => 1000.0,
+        "ms" => 1.0,
+        "s" => 1000.0,
+        "m" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => return Err(invalid()),
+    };
+    let ms = (value * scale).trunc();
+    if ms.is_nan() || ms <= 0.0 || ms > MAX_MS {
+        return Err(invalid());
+    }
+    if unit.is_empty() && value >= 100.0 {
+        return Err(format!(
+            "Since April 2010, the default unit for {what} is seconds, so your time of \"{arg}\" is {:.1} minutes. Use \"{arg}ms\" for {arg} milliseconds.",
+            value / 60.0
+        ));
+    }
+    Ok(Duration::from_millis(ms as u64))
+}
+
+/// Parses a decimal port number, 0 to 65535, allowing leading blanks and a `+` sign like `strtoul`.
+pub fn port(arg: &str) -> Option<u16> {
+    let digits = arg
+        .trim_start()
+        .strip_prefix('+')
+        .unwrap_or(arg.trim_start());
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits
+        .parse::<u32>()
+        .ok()
+        .and_then(|p| u16::try_from(p).ok())
+}
+
+/// Whether a positional argument is a port rather than a host: it consists only of decimal digits.
+pub fn is_all_digits(arg: &str) -> bool {
+    !arg.is_empty() && arg.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// C's `atoi`: leading blanks, an optional sign, then as many digits as there are; 0 when none.
+/// Saturates instead of overflowing.
+pub fn atoi(arg: &str) -> i64 {
+    let s = arg.trim_start();
+    let (negative, rest) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut value: i64 = 0;
+    for c in rest.bytes().take_while(u8::is_ascii_digit) {
+        value = value.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+    }
+    if negative { -value } else { value }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ms(arg: &str) -> Result<u128, String> {
+        time(arg, "-w timeout").map(|d| d.as_millis())
+    }
+
+    #[test]
+    fn times_with_units_and_decimals() {
+        assert_eq!(ms("5"), Ok(5000));
+        assert_eq!(ms("1.5"), Ok(1500));
+        assert_eq!(ms("500ms"), Ok(500));
+        assert_eq!(ms("500MS"), Ok(500));
+        assert_eq!(ms("2m"), Ok(120_000));
+        assert_eq!(ms("1h"), Ok(3_600_000));
+        assert_eq!(ms("1e1"), Ok(10_000));
+        assert_eq!(ms("0x10"), Ok(16_000));
+        assert_eq!(ms("  3"), Ok(3000));
+        assert_eq!(ms("99.9"), Ok(99_900));
+        assert_eq!(ms("100s"), Ok(100_000));
+    }
+
+    #[test]
+    fn bad_times_give_ncat_messages() {
+        for bad in [
+            "0", "-1", "1x", "5ms5", "0.0001", "", "abc", "nan", "inf", "2147484s",
+        ] {
+            let err = ms(bad).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "Invalid -w timeout \"{bad}\" (must be greater than 0 and less than 2147483s)."
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ms("100").unwrap_err(),
+            "Since April 2010, the default unit for -w timeout is seconds, so your time of \"100\" is 1.7 minutes. Use \"100ms\" for 100 milliseconds."
+        );
+    }
+
+    #[test]
+    fn ports() {
+        assert_eq!(port("0"), Some(0));
+        assert_eq!(port("65535"), Some(65535));
+        assert_eq!(port(" +80"), Some(80));
+        for bad in [
+            "65536",
+            "20-30",
+            "",
+            "-1",
+            "x",
+            "1.5",
+            "99999999999999999999",
+        ] {
+            assert_eq!(port(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn atoi_like_c() {
+        assert_eq!(atoi("3x"), 3);
+        assert_eq!(atoi("abc"), 0);
+        assert_eq!(atoi(" -1"), -1);
+        assert_eq!(atoi("99999999999999999999999"), i64::MAX);
+    }
+
+    proptest! {
+        #[test]
+        fn time_never_panics(s in "\\PC*") {
+            let _ = time(&s, "-i timeout");
+        }
+
+        #[test]
+        fn accepted_times_are_in_range(v in 0.001f64..99.0, unit in prop::sample::select(vec!["", "s", "ms", "m"])) {
+            let arg = format!("{v}{unit}");
+            if let Ok(d) = time(&arg, "-w timeout") {
+                prop_assert!(d.as_millis() >= 1 && d.as_millis() <= 2_147_483_647);
+            }
+        }
+
+        #[test]
+        fn port_round_trips(p in any::<u16>()) {
+            prop_assert_eq!(port(&p.to_string()), Some(p));
+        }
+    }
+}
