@@ -1,0 +1,247 @@
+//! Helpers for the integration tests: spawn the built binary, wait on readiness, and never leave
+//! a process behind.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Upper bound for anything a test waits on.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub fn ncat() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ncat"))
+}
+
+/// A running ncat that is killed when the test ends, whatever the outcome.
+pub struct Proc {
+    pub child: Child,
+    pub stdin: Option<ChildStdin>,
+    stderr: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stdout_done: Arc<Mutex<bool>>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    /// Spawns ncat with `args`; stdin is a pipe the test holds (or /dev/null when `null_stdin`).
+    pub fn spawn(args: &[&str], null_stdin: bool) -> Proc {
+        let mut child = ncat()
+            .args(args)
+            .stdin(if null_stdin {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ncat");
+        let stdin = child.stdin.take();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let err_sink = stderr.clone();
+        let mut err_pipe = BufReader::new(child.stderr.take().unwrap());
+        thread::spawn(move || {
+            let mut line = String::new();
+            while err_pipe.read_line(&mut line).unwrap_or(0) > 0 {
+                err_sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stdout_done = Arc::new(Mutex::new(false));
+        let (out_sink, done) = (stdout.clone(), stdout_done.clone());
+        let mut out_pipe = child.stdout.take().unwrap();
+        thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = out_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out_sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+            *done.lock().unwrap() = true;
+        });
+        Proc {
+            child,
+            stdin,
+            stderr,
+            stdout,
+            stdout_done,
+        }
+    }
+
+    /// Starts a listener (`-v` is added) and returns it with the port it reports.
+    pub fn listen(args: &[&str]) -> (Proc, u16) {
+        Self::listen_with(args, false)
+    }
+
+    pub fn listen_with(args: &[&str], null_stdin: bool) -> (Proc, u16) {
+        let mut full = vec!["-v"];
+        full.extend_from_slice(args);
+        let proc = Proc::spawn(&full, null_stdin);
+        let line = proc.wait_stderr("Listening on ");
+        let port = line
+            .lines()
+            .find(|l| l.contains("Listening on "))
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|p| p.trim().parse().ok())
+            .expect("a port in the Listening line");
+        (proc, port)
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn stdout(&self) -> Vec<u8> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr contains `needle`; returns all of stderr.
+    pub fn wait_stderr(&self, needle: &str) -> String {
+        wait_for(|| self.stderr().contains(needle).then(|| self.stderr()))
+            .unwrap_or_else(|| panic!("no {needle:?} on stderr; got {:?}", self.stderr()))
+    }
+
+    /// Counts occurrences of `needle` on stderr.
+    pub fn stderr_count(&self, needle: &str) -> usize {
+        self.stderr().matches(needle).count()
+    }
+
+    /// Waits until stdout holds at least `n` bytes.
+    pub fn wait_stdout_len(&self, n: usize) -> Vec<u8> {
+        wait_for(|| {
+            let out = self.stdout();
+            (out.len() >= n).then_some(out)
+        })
+        .unwrap_or_else(|| panic!("stdout has {} of {n} bytes", self.stdout().len()))
+    }
+
+    /// Waits until stdout is closed by the process.
+    pub fn wait_stdout_closed(&self) -> Vec<u8> {
+        wait_for(|| (*self.stdout_done.lock().unwrap()).then(|| self.stdout()))
+            .expect("stdout closed")
+    }
+
+    pub fn write_stdin(&mut self, data: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin is a pipe");
+        stdin.write_all(data).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Waits for the process to exit (bounded); panics if it does not.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        self.wait_exit_within(PATIENCE)
+            .expect("ncat did not exit in time")
+    }
+
+    pub fn wait_exit_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+/// Polls `check` until it returns something or [`PATIENCE`] runs out.
+pub fn wait_for<T>(mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if start.elapsed() > PATIENCE {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Connects to the listener on loopback, retrying until it accepts.
+pub fn connect(port: u16) -> TcpStream {
+    let stream = wait_for(|| TcpStream::connect(("127.0.0.1", port)).ok()).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+}
+
+/// Reads exactly `n` bytes (bounded by the read timeout).
+pub fn read_n(stream: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    stream
+        .read_exact(&mut buf)
+        .unwrap_or_else(|e| panic!("reading {n} bytes: {e}"));
+    buf
+}
+
+/// Reads until EOF (bounded by the read timeout).
+pub fn read_to_end(stream: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).expect("read to EOF");
+    buf
+}
+
+/// Asserts that nothing arrives on `stream` within `quiet`.
+pub fn assert_silent(stream: &mut TcpStream, quiet: Duration) {
+    stream.set_read_timeout(Some(quiet)).unwrap();
+    let mut buf = [0u8; 1024];
+    match stream.read(&mut buf) {
+        Ok(n) => panic!(
+            "unexpected {n} bytes: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{e}"
+        ),
+    }
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+}
+
+pub fn half_close(stream: &TcpStream) {
+    stream.shutdown(Shutdown::Write).unwrap();
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so tests need no extra crate.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// FNV-1a, for comparing large transfers by checksum.
+pub fn checksum(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
