@@ -38,7 +38,11 @@ fn file_transfer_is_byte_exact() {
         .output()
         .unwrap();
     std::fs::remove_file(&file).unwrap();
-    assert!(sender.status.success(), "{}", String::from_utf8_lossy(&sender.stderr));
+    assert!(
+        sender.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sender.stderr)
+    );
     assert!(receiver.wait_exit().success());
     let got = receiver.wait_stdout_closed();
     assert_eq!(got.len(), data.len());
@@ -139,11 +143,12 @@ fn max_conns_rejects_then_frees_slots() {
     let mut fourth = wait_for(|| {
         let mut c = connect(port);
         c.write_all(b"x\n").ok()?;
-        c.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let mut buf = [0u8; 1];
         match std::io::Read::read(&mut c, &mut buf) {
-            Ok(0) => None,       // rejected: the slot is not free yet
-            _ => Some(c),        // still open: admitted
+            Ok(0) => None, // rejected: the slot is not free yet
+            _ => Some(c),  // still open: admitted
         }
     })
     .expect("a slot was freed");
@@ -205,11 +210,20 @@ fn no_shutdown_keeps_the_connection_open() {
 fn default_bind_is_dual_stack_with_real_ports() {
     let (listener, _) = Proc::listen(&["-l", "0"]);
     let stderr = listener.wait_stderr("Listening on 0.0.0.0:");
-    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("Listening on")).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("Listening on"))
+        .collect();
     assert_eq!(lines.len(), 2, "{stderr}");
     assert!(lines[0].starts_with("Ncat: Listening on :::"), "{stderr}");
-    assert!(lines[1].starts_with("Ncat: Listening on 0.0.0.0:"), "{stderr}");
-    assert!(!stderr.contains(":0\n"), "port 0 must be reported as the real port: {stderr}");
+    assert!(
+        lines[1].starts_with("Ncat: Listening on 0.0.0.0:"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(":0\n"),
+        "port 0 must be reported as the real port: {stderr}"
+    );
 }
 
 #[test]
