@@ -11,21 +11,32 @@
 //! | stdout's reader gone | the session ends quietly |
 //!
 //! A direction that is switched off (`--recv-only` skips stdin) simply never finishes.
+//!
+//! Each direction comes in two implementations with the same contract: an async one over
+//! any stream (chunks through the stdio threads), and, for a plain TCP socket with no
+//! transform to apply, a kernel one on a blocking thread (splice/sendfile, see `kernel_copy`).
 
 use bytes::{Bytes, BytesMut};
-use std::cell::Cell;
-use std::future::pending;
+use std::future::{Future, pending};
 use std::io;
+use std::net::{Shutdown, TcpStream as StdTcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::io::stdio::{CHUNK, Stdout};
+use crate::io::kernel_copy::{self, CopyError};
+use crate::io::stdio::{self, CHUNK, Stdout};
 
 /// Which parts of the pump run.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
-    /// Send what stdin delivers to the socket (`--recv-only` reads stdin but drops it).
+    /// Read stdin at all (connect-mode `--recv-only` does not).
+    pub read_stdin: bool,
+    /// Send what stdin delivers to the socket (`--recv-only` listeners read stdin but drop it).
     pub send_stdin: bool,
     /// Read the socket at all (connect-mode `--send-only` never does).
     pub read_remote: bool,
@@ -39,6 +50,13 @@ pub struct Rules {
     /// that only half-closed (as a listener does when its own input ends) then still gets the
     /// whole file; a peer that left is not waited for. `None` ends the session at once.
     pub linger: Option<Duration>,
+}
+
+impl Rules {
+    /// Whether bytes go through unchanged both ways, so the kernel can move them.
+    fn is_plain(&self) -> bool {
+        self.read_stdin && self.send_stdin && self.read_remote && self.print_remote
+    }
 }
 
 /// Why the session ended.
@@ -63,7 +81,98 @@ pub struct Outcome {
     pub received: u64,
 }
 
-/// Runs the pump until the session ends. `stdin` is `None` when stdin is not to be read at all.
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+/// Runs a session over a TCP connection, moving bytes in the kernel when nothing needs to see
+/// them, through the async path otherwise.
+pub async fn run_tcp(stream: TcpStream, rules: Rules) -> Outcome {
+    if !rules.is_plain() {
+        let (reader, writer) = stream.into_split();
+        let stdin = rules.read_stdin.then(stdio::spawn_stdin);
+        return run(reader, writer, stdin, Stdout::spawn(), rules).await;
+    }
+    let socket = match stream.into_std() {
+        Ok(socket) => Arc::new(socket),
+        Err(e) => {
+            return Outcome {
+                end: End::ReadFailed(e),
+                sent: 0,
+                received: 0,
+            };
+        }
+    };
+    let counters = Arc::new(Counters::default());
+    let upstream = on_thread("stdin->socket", {
+        let (socket, counters) = (socket.clone(), counters.clone());
+        move || {
+            match kernel_copy::copy(0, socket.as_raw_fd(), &counters.sent) {
+                Ok(()) => {}
+                Err(CopyError::Write(e)) => return End::WriteFailed(e),
+                // A failing stdin counts as its end, as in the async path.
+                Err(CopyError::Read(_)) => {}
+            }
+            if rules.shutdown_on_eof {
+                let _ = socket.shutdown(Shutdown::Write);
+            }
+            End::StdinDone
+        }
+    });
+    let downstream = on_thread("socket->stdout", {
+        let (socket, counters) = (socket.clone(), counters.clone());
+        move || {
+            let end = match kernel_copy::copy(socket.as_raw_fd(), 1, &counters.received) {
+                Ok(()) => End::RemoteClosed,
+                Err(CopyError::Read(e)) => End::ReadFailed(e),
+                Err(CopyError::Write(_)) => return End::StdoutGone,
+            };
+            stdio::close_stdout();
+            end
+        }
+    });
+    let end = drive(upstream, downstream, true, rules, &counters).await;
+    keep_open_until_exit(socket);
+    outcome(end, &counters)
+}
+
+/// Runs `work` on its own thread; the future resolves with its result.
+fn on_thread<F>(name: &str, work: F) -> impl Future<Output = End> + use<F>
+where
+    F: FnOnce() -> End + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        });
+    async move {
+        match spawned {
+            Ok(_) => rx.await.unwrap_or(End::StdoutGone),
+            Err(e) => End::ReadFailed(e),
+        }
+    }
+}
+
+/// The copy threads may still be inside a system call on the socket when the session ends;
+/// its descriptor must stay valid until the process exits, so it is never closed here.
+fn keep_open_until_exit(socket: Arc<StdTcpStream>) {
+    std::mem::forget(socket);
+}
+
+fn outcome(end: End, counters: &Counters) -> Outcome {
+    Outcome {
+        end,
+        sent: counters.sent.load(Ordering::Relaxed),
+        received: counters.received.load(Ordering::Relaxed),
+    }
+}
+
+/// Runs the session over any stream through the stdio threads. `stdin` is `None` when stdin is
+/// not to be read at all.
 pub async fn run<R, W>(
     mut reader: R,
     mut writer: W,
@@ -75,9 +184,8 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let sent = Cell::new(0u64);
-    let received = Cell::new(0u64);
-    let mut stdin_done = stdin.is_none();
+    let counters = Counters::default();
+    let reads_stdin = stdin.is_some();
 
     // stdin -> socket. Finishes with StdinDone at EOF (after the half-close) or WriteFailed.
     let upstream = async {
@@ -89,7 +197,9 @@ where
                 if let Err(e) = writer.write_all(&chunk).await {
                     return End::WriteFailed(e);
                 }
-                sent.set(sent.get() + chunk.len() as u64);
+                counters
+                    .sent
+                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
             }
         }
         if rules.shutdown_on_eof {
@@ -110,7 +220,7 @@ where
             match reader.read_buf(&mut buf).await {
                 Ok(0) => break End::RemoteClosed,
                 Ok(n) => {
-                    received.set(received.get() + n as u64);
+                    counters.received.fetch_add(n as u64, Ordering::Relaxed);
                     let chunk = buf.split().freeze();
                     if rules.print_remote && stdout.write(chunk).await.is_err() {
                         return End::StdoutGone;
@@ -125,31 +235,39 @@ where
         }
     };
 
+    let end = drive(upstream, downstream, reads_stdin, rules, &counters).await;
+    outcome(end, &counters)
+}
+
+/// The session's state machine over the two directions (see the table at the top).
+async fn drive(
+    upstream: impl Future<Output = End>,
+    downstream: impl Future<Output = End>,
+    reads_stdin: bool,
+    rules: Rules,
+    counters: &Counters,
+) -> End {
     tokio::pin!(upstream, downstream);
+    let mut stdin_done = !reads_stdin;
     let mut remote_done = false;
-    let end = loop {
+    loop {
         let lingering = remote_done && !stdin_done;
-        let sent_before = sent.get();
+        let sent_before = counters.sent.load(Ordering::Relaxed);
         tokio::select! {
             end = &mut upstream, if !stdin_done => match end {
-                End::StdinDone if remote_done => break End::RemoteClosed,
+                End::StdinDone if remote_done => return End::RemoteClosed,
                 End::StdinDone if !rules.end_on_stdin_eof => stdin_done = true,
-                other => break other,
+                other => return other,
             },
             end = &mut downstream, if !remote_done => match end {
                 End::RemoteClosed if !stdin_done && rules.linger.is_some() => remote_done = true,
-                other => break other,
+                other => return other,
             },
             _ = tokio::time::sleep(rules.linger.unwrap_or_default()), if lingering => {
-                if sent.get() == sent_before {
-                    break End::RemoteClosed;
+                if counters.sent.load(Ordering::Relaxed) == sent_before {
+                    return End::RemoteClosed;
                 }
             }
         }
-    };
-    Outcome {
-        end,
-        sent: sent.get(),
-        received: received.get(),
     }
 }

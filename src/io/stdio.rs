@@ -138,7 +138,7 @@ impl Stdout {
 }
 
 /// Closes fd 1 for the reader downstream, keeping the number taken by `/dev/null`.
-fn close_stdout() {
+pub fn close_stdout() {
     // SAFETY: a valid path; dup2 atomically replaces fd 1, then the temporary fd is closed.
     unsafe {
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::error::{Failure, strerror};
 use crate::io::pump::{self, End, Rules};
-use crate::io::stdio::{self, Stdout};
+use crate::io::stdio;
 use crate::net::connect::{Origin, connect};
 
 /// How long piped stdin may stay silent after the peer's EOF before the client gives up on it.
@@ -23,10 +23,8 @@ pub async fn run(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i3
         timeout: cfg.connect_timeout,
     };
     let stream = connect(addrs, port, &origin).await?;
-    let (reader, writer) = stream.into_split();
-
-    let stdin = (!cfg.recv_only).then(stdio::spawn_stdin);
     let rules = Rules {
+        read_stdin: !cfg.recv_only,
         send_stdin: true,
         read_remote: !cfg.send_only,
         print_remote: true,
@@ -36,7 +34,7 @@ pub async fn run(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i3
         // out to a peer that merely half-closed.
         linger: (!stdio::stdin_is_terminal()).then_some(LINGER),
     };
-    let outcome = pump::run(reader, writer, stdin, Stdout::spawn(), rules).await;
+    let outcome = pump::run_tcp(stream, rules).await;
     match outcome.end {
         End::RemoteClosed | End::StdinDone => {
             tracing::info!(

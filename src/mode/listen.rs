@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use crate::config::{Config, ListenKind};
 use crate::error::Failure;
 use crate::io::pump::{self, End, Rules};
-use crate::io::stdio::{self, Stdout};
+use crate::io::stdio;
 use crate::mode::hub::{Hub, Settings};
 use crate::net::listener;
 
@@ -70,8 +70,8 @@ fn admit_single(cfg: &Config, peer: SocketAddr) -> bool {
 
 /// Serves the one client: status 0 when it closes, 1 (silently) when its connection fails.
 async fn serve_single(cfg: &Config, stream: TcpStream, _peer: SocketAddr) -> anyhow::Result<i32> {
-    let (reader, writer) = stream.into_split();
     let rules = Rules {
+        read_stdin: true,
         send_stdin: !cfg.recv_only,
         read_remote: true,
         print_remote: !cfg.send_only,
@@ -79,14 +79,7 @@ async fn serve_single(cfg: &Config, stream: TcpStream, _peer: SocketAddr) -> any
         end_on_stdin_eof: cfg.send_only,
         linger: None,
     };
-    let outcome = pump::run(
-        reader,
-        writer,
-        Some(stdio::spawn_stdin()),
-        Stdout::spawn(),
-        rules,
-    )
-    .await;
+    let outcome = pump::run_tcp(stream, rules).await;
     Ok(match outcome.end {
         End::RemoteClosed | End::StdinDone | End::StdoutGone => 0,
         End::ReadFailed(_) | End::WriteFailed(_) => 1,
