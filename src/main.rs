@@ -37,7 +37,7 @@ fn run(args: &cli::Cli) -> i32 {
         Err(failure) => return error::report(&failure.into()),
     };
     sys::raise_fd_limit();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -70,6 +70,8 @@ struct Outbox {
     full_since: Option<Instant>,
     /// Half-close the socket once the queue is drained.
     shutdown: bool,
+    /// The writer found the queue empty and waits to be woken.
+    writer_idle: bool,
 }
 
 struct Client {
@@ -243,6 +245,7 @@ impl Hub {
                 let mut outbox = client.outbox();
                 let take = outbox.items.len().min(BATCH);
                 batch.extend(outbox.items.drain(..take));
+                outbox.writer_idle = batch.is_empty();
                 batch.is_empty() && outbox.shutdown
             };
             if shutdown {
@@ -267,28 +270,16 @@ impl Hub {
         writer: &mut OwnedWriteHalf,
         batch: &mut VecDeque<Bytes>,
     ) -> Result<(), Leave> {
-        let stall = self.settings.stall_timeout;
         let mut last_progress = Instant::now();
         while !batch.is_empty() {
             let slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
-            let deadline = {
-                let outbox = client.outbox();
-                match outbox.full_since {
-                    Some(since) => since.max(last_progress) + stall,
-                    None => Instant::now() + stall,
+            // Most writes go through at once: only a full socket needs the stall timer.
+            let written = match writer.try_write_vectored(&slices) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.write_or_stall(client, writer, &slices, last_progress)
+                        .await?
                 }
-            };
-            let written = tokio::select! {
-                result = writer.write_vectored(&slices) => result,
-                _ = tokio::time::sleep_until(deadline) => {
-                    let outbox = client.outbox();
-                    match outbox.full_since {
-                        Some(since) if Instant::now() >= since.max(last_progress) + stall => {
-                            return Err(Leave::Stalled);
-                        }
-                        _ => continue,
-                    }
-                }
+                other => other,
             };
             let mut n = match written {
                 Ok(0) | Err(_) => return Err(Leave::Failed),
@@ -312,6 +303,34 @@ impl Hub {
         Ok(())
     }
 
+    /// Waits for a full socket to take `slices`, giving up when the client's queue has been
+    /// full with no progress for the stall timeout.
+    async fn write_or_stall(
+        &self,
+        client: &Client,
+        writer: &mut OwnedWriteHalf,
+        slices: &[IoSlice<'_>],
+        last_progress: Instant,
+    ) -> Result<io::Result<usize>, Leave> {
+        let stall = self.settings.stall_timeout;
+        loop {
+            let deadline = match client.outbox().full_since {
+                Some(since) => since.max(last_progress) + stall,
+                None => Instant::now() + stall,
+            };
+            tokio::select! {
+                result = writer.write_vectored(slices) => return Ok(result),
+                _ = tokio::time::sleep_until(deadline) => {
+                    if let Some(since) = client.outbox().full_since
+                        && Instant::now() >= since.max(last_progress) + stall
+                    {
+                        return Err(Leave::Stalled);
+                    }
+                }
+            }
+        }
+    }
+
     /// Records that `n` bytes of a client's queue reached its socket.
     fn consumed(&self, client: &Client, n: usize) {
         let mut outbox = client.outbox();
@@ -330,8 +349,11 @@ impl Hub {
             outbox.full_since = Some(Instant::now());
             self.full_queues.send_modify(|n| *n += 1);
         }
+        let wake = std::mem::take(&mut outbox.writer_idle);
         drop(outbox);
-        client.wake.notify_one();
+        if wake {
+            client.wake.notify_one();
+        }
     }
 
     fn broadcast_locked(
@@ -361,6 +383,9 @@ impl Hub {
     }
 
     async fn wait_until_uncongested(&self) {
+        if *self.full_queues.borrow() == 0 {
+            return;
+        }
         let mut rx = self.full_queues.subscribe();
         let _ = rx.wait_for(|n| *n == 0).await;
     }
