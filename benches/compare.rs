@@ -1,0 +1,214 @@
+//! Side-by-side benchmark of this ncat against Ncat (`/usr/bin/ncat`, when installed), on
+//! loopback. Every scenario runs the targets in turn, round after round (A B A B ...), checks
+//! that every byte arrived intact, and prints medians and the ratio of this ncat to Ncat.
+//!
+//! ```text
+//! cargo bench --bench compare                         # every scenario, 3 rounds
+//! cargo bench --bench compare -- --rounds 5 bulk chat # some scenarios
+//! cargo bench --bench compare -- --quick              # smaller sizes, 1 round
+//! NCAT_REFERENCE=/path/to/ncat cargo bench --bench compare
+//! ```
+//!
+//! Scenarios: `bulk` (file -> client -> listener -> /dev/null), `pipe` (the same through
+//! `cat |`), `fanout` (broker, 1 sender, 100 and 500 receivers), `chat` (latency at 100 x 10
+//! lines/s and 500 x 1 line/s), `conns` (10,000 idle broker clients, memory per client),
+//! `slow` (one receiver stops reading), `startup` (`--version`, and launch to first byte).
+
+mod load;
+
+use load::*;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+struct Options {
+    rounds: usize,
+    quick: bool,
+    scenarios: Vec<String>,
+}
+
+const ALL: [&str; 7] = ["bulk", "pipe", "fanout", "chat", "conns", "slow", "startup"];
+
+fn options() -> Options {
+    let mut opts = Options {
+        rounds: 3,
+        quick: false,
+        scenarios: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--rounds" => opts.rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(3),
+            "--quick" => {
+                opts.quick = true;
+                opts.rounds = 1;
+            }
+            "--bench" => {}
+            s if ALL.contains(&s) => opts.scenarios.push(s.to_string()),
+            other => eprintln!("ignoring unknown argument {other:?}"),
+        }
+    }
+    if opts.scenarios.is_empty() {
+        opts.scenarios = ALL.iter().map(|s| s.to_string()).collect();
+    }
+    opts
+}
+
+fn targets() -> Vec<Target> {
+    let mut targets = vec![Target {
+        label: "ncat-rs".into(),
+        path: PathBuf::from(env!("CARGO_BIN_EXE_ncat")),
+    }];
+    let reference = std::env::var_os("NCAT_REFERENCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/ncat"));
+    if reference.exists() {
+        targets.push(Target {
+            label: "ncat-7.93".into(),
+            path: reference,
+        });
+    } else {
+        eprintln!(
+            "{} not found: measuring this ncat alone",
+            reference.display()
+        );
+    }
+    targets
+}
+
+/// Runs `scenario` for every target, round after round, and prints its table.
+fn compare(title: &str, opts: &Options, targets: &[Target], scenario: impl Fn(&Target) -> Metrics) {
+    eprintln!("== {title}");
+    let mut results: Vec<Vec<Metrics>> = vec![Vec::new(); targets.len()];
+    for round in 0..opts.rounds {
+        for (i, target) in targets.iter().enumerate() {
+            eprintln!("   round {} {}", round + 1, target.label);
+            results[i].push(scenario(target));
+        }
+    }
+    print_table(title, targets, &results);
+}
+
+fn print_table(title: &str, targets: &[Target], results: &[Vec<Metrics>]) {
+    println!("\n### {title}\n");
+    let names: Vec<String> = results[0][0].iter().map(|(k, _)| k.clone()).collect();
+    let mut header = String::from("| target |");
+    let mut rule = String::from("|---|");
+    for name in &names {
+        header.push_str(&format!(" {name} |"));
+        rule.push_str("---|");
+    }
+    println!("{header}\n{rule}");
+    let mut medians: Vec<BTreeMap<String, Option<f64>>> = Vec::new();
+    for (target, runs) in targets.iter().zip(results) {
+        let mut row = format!("| {} |", target.label);
+        let mut per_metric = BTreeMap::new();
+        for name in &names {
+            let values: Vec<f64> = runs
+                .iter()
+                .filter_map(|m| m.iter().find(|(k, _)| k == name).and_then(|(_, v)| *v))
+                .collect();
+            let med = median(&values);
+            per_metric.insert(name.clone(), med);
+            row.push_str(&format!(" {} |", med.map_or("n/a".into(), fmt_value)));
+        }
+        println!("{row}");
+        medians.push(per_metric);
+    }
+    if medians.len() == 2 {
+        let mut row = String::from("| ratio (ncat-rs / ncat-7.93) |");
+        for name in &names {
+            let ratio = match (medians[0][name], medians[1][name]) {
+                (Some(a), Some(b)) if b != 0.0 => fmt_value(a / b),
+                _ => "n/a".into(),
+            };
+            row.push_str(&format!(" {ratio} |"));
+        }
+        println!("{row}");
+    }
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    Some(v[v.len() / 2])
+}
+
+fn main() {
+    let opts = options();
+    let targets = targets();
+    raise_fd_limit();
+    println!(
+        "## ncat-rs vs Ncat 7.93, {} round(s)\n\n{}",
+        opts.rounds,
+        machine()
+    );
+    let gib = if opts.quick { 256 << 20 } else { 1 << 30 };
+    let corpus = Corpus::create(gib);
+    for scenario in &opts.scenarios {
+        match scenario.as_str() {
+            "bulk" => compare(
+                "bulk: file -> client -> listener -> /dev/null",
+                &opts,
+                &targets,
+                |t| bulk(t, &corpus, false),
+            ),
+            "pipe" => compare(
+                "bulk through a pipe: cat file | client -> listener",
+                &opts,
+                &targets,
+                |t| bulk(t, &corpus, true),
+            ),
+            "fanout" => {
+                for receivers in [100, 500] {
+                    let total = if opts.quick { 256 << 20 } else { 1 << 30 };
+                    compare(
+                        &format!("broker fan-out, 1 sender, {receivers} receivers"),
+                        &opts,
+                        &targets,
+                        |t| fanout(t, receivers, total / receivers),
+                    );
+                }
+            }
+            "chat" => {
+                for (clients, rate, lines) in [(100, 10, 30), (500, 1, 4)] {
+                    compare(
+                        &format!("chat latency, {clients} clients x {rate} lines/s"),
+                        &opts,
+                        &targets,
+                        |t| chat(t, clients, rate, lines),
+                    );
+                }
+            }
+            "conns" => {
+                let count = if opts.quick { 2000 } else { 10_000 };
+                compare(
+                    &format!("{count} idle broker clients"),
+                    &opts,
+                    &targets,
+                    |t| idle(t, count),
+                );
+            }
+            "slow" => compare(
+                "slow consumer: 4 fast receivers, 1 stops reading",
+                &opts,
+                &targets,
+                slow,
+            ),
+            "startup" => compare("start-up", &opts, &targets, startup),
+            _ => unreachable!(),
+        }
+    }
+}
