@@ -2,6 +2,7 @@
 //! Nothing past this module looks at raw option strings.
 
 use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::cli::Cli;
@@ -45,6 +46,11 @@ pub enum Mode {
         /// The addresses to bind (one socket each).
         addrs: Vec<SocketAddr>,
     },
+    /// `-z`: only report whether the ports are open.
+    Probe {
+        addrs: Vec<IpAddr>,
+        ports: RangeInclusive<u16>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -70,14 +76,14 @@ impl Config {
     pub fn listen_kind(&self) -> Option<ListenKind> {
         match self.mode {
             Mode::Listen { kind, .. } => Some(kind),
-            Mode::Connect { .. } => None,
+            Mode::Connect { .. } | Mode::Probe { .. } => None,
         }
     }
 }
 
 /// Options accepted on the command line whose feature this build does not have yet.
 fn unsupported(cli: &Cli) -> Option<&'static str> {
-    let checks: [(bool, &'static str); 25] = [
+    let checks: [(bool, &'static str); 24] = [
         (cli.unixsock, "-U/--unixsock"),
         (cli.vsock, "--vsock"),
         (cli.crlf, "-C/--crlf"),
@@ -94,7 +100,6 @@ fn unsupported(cli: &Cli) -> Option<&'static str> {
         (cli.telnet, "-t/--telnet"),
         (cli.udp, "-u/--udp"),
         (cli.sctp, "--sctp"),
-        (cli.zero_io, "-z"),
         (
             !cli.allow.is_empty() || !cli.allowfile.is_empty(),
             "--allow/--allowfile",
@@ -180,6 +185,12 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         eprintln!("{}", crate::cli::version_line());
     }
 
+    if cli.zero_io && listen {
+        return Err(Failure::Fatal(
+            "Services designed for LISTENING can't be used with -z".into(),
+        ));
+    }
+
     let source_addr = match cli.source.as_deref() {
         None => None,
         Some(_) if listen => {
@@ -226,12 +237,18 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
             ports.join(" ")
         )));
     }
-    let port = match ports.first() {
-        None => DEFAULT_PORT,
+    let port_range = match ports.first() {
+        None => DEFAULT_PORT..=DEFAULT_PORT,
         Some(p) => {
-            parse::port(p).ok_or_else(|| Failure::Fatal(format!("Invalid port number \"{p}\".")))?
+            let single = parse::port(p).map(|n| n..=n);
+            // A range of ports is an extension, for -z only.
+            let range = || cli.zero_io.then(|| parse::port_range(p)).flatten();
+            single
+                .or_else(range)
+                .ok_or_else(|| Failure::Fatal(format!("Invalid port number \"{p}\".")))?
         }
     };
+    let port = *port_range.start();
 
     let mode = if listen {
         let kind = if cli.chat {
@@ -274,10 +291,18 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         if cli.keep_open {
             return Err(combination("--keep-open"));
         }
-        Mode::Connect {
-            host: host.unwrap_or_default(),
-            addrs: resolved.unwrap_or_default(),
-            port,
+        let addrs = resolved.unwrap_or_default();
+        if cli.zero_io {
+            Mode::Probe {
+                addrs,
+                ports: port_range,
+            }
+        } else {
+            Mode::Connect {
+                host: host.unwrap_or_default(),
+                addrs,
+                port,
+            }
         }
     };
 

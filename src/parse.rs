@@ -114,6 +114,13 @@ pub fn port(arg: &str) -> Option<u16> {
         .and_then(|p| u16::try_from(p).ok())
 }
 
+/// Parses a port range `FIRST-LAST` (inclusive, FIRST <= LAST).
+pub fn port_range(arg: &str) -> Option<std::ops::RangeInclusive<u16>> {
+    let (first, last) = arg.split_once('-')?;
+    let (first, last) = (port(first)?, port(last)?);
+    (first <= last).then_some(first..=last)
+}
+
 /// Whether a positional argument is a port rather than a host: it consists only of decimal digits.
 pub fn is_all_digits(arg: &str) -> bool {
     !arg.is_empty() && arg.bytes().all(|c| c.is_ascii_digit())
@@ -195,6 +202,15 @@ mod tests {
         ] {
             assert_eq!(port(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn port_ranges() {
+        assert_eq!(port_range("20-25"), Some(20..=25));
+        assert_eq!(port_range("7-7"), Some(7..=7));
+        assert_eq!(port_range("25-20"), None);
+        assert_eq!(port_range("20-"), None);
+        assert_eq!(port_range("20-70000"), None);
     }
 
     #[test]

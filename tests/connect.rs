@@ -251,3 +251,53 @@ fn http_server_page() {
     assert!(started.elapsed() < Duration::from_secs(5));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn connect_timeout_exits_1() {
+    // A listener whose accept queue is full drops new SYNs, so the connect attempt hangs.
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    sock.listen(0).unwrap();
+    let addr = sock.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        let c = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        c.set_nonblocking(true).unwrap();
+        let _ = c.connect(&addr.into());
+        fillers.push(c);
+    }
+    thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let out = ncat()
+        .args(["-w", "500ms", "127.0.0.1", &addr.port().to_string()])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "Ncat: TIMEOUT.\n");
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn interrupt_ends_the_program_promptly() {
+    let (listener, port) = server();
+    let srv = thread::spawn(move || accept(&listener));
+    let mut client = Proc::spawn(&["127.0.0.1", &port], false);
+    let _conn = srv.join().unwrap();
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(client.child.id() as i32, libc::SIGINT) };
+    let status = client
+        .wait_exit_within(Duration::from_secs(2))
+        .expect("exits on SIGINT");
+    assert!(!status.success());
+    assert!(!client.stderr().contains("panicked"));
+}

@@ -3,6 +3,7 @@
 pub mod connect;
 pub mod hub;
 pub mod listen;
+pub mod probe;
 
 use crate::config::{Config, Mode};
 
@@ -11,5 +12,6 @@ pub async fn run(cfg: Config) -> anyhow::Result<i32> {
     match &cfg.mode {
         Mode::Connect { addrs, port, .. } => connect::run(&cfg, addrs, *port).await,
         Mode::Listen { kind, addrs } => listen::run(&cfg, *kind, addrs).await,
+        Mode::Probe { addrs, ports } => probe::run(&cfg, addrs, ports.clone()).await,
     }
 }

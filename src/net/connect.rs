@@ -59,3 +59,40 @@ async fn attempt(target: SocketAddr, origin: &Origin) -> io::Result<TcpStream> {
         Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "TIMEOUT")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn falls_back_to_the_next_address() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Nothing listens on 127.0.0.2 at that port: refused, then the next address is tried.
+        let addrs: Vec<IpAddr> = vec!["127.0.0.2".parse().unwrap(), "127.0.0.1".parse().unwrap()];
+        let origin = Origin {
+            source_addr: None,
+            source_port: None,
+            timeout: Duration::from_secs(2),
+        };
+        let stream = connect(&addrs, port, &origin)
+            .await
+            .expect("second address");
+        assert_eq!(stream.peer_addr().unwrap().ip(), addrs[1]);
+    }
+
+    #[tokio::test]
+    async fn the_last_failure_is_reported() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let addrs: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap()];
+        let origin = Origin {
+            source_addr: None,
+            source_port: None,
+            timeout: Duration::from_secs(2),
+        };
+        let err = connect(&addrs, port, &origin).await.unwrap_err();
+        assert_eq!(err.to_string(), "Ncat: Connection refused.");
+    }
+}
