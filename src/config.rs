@@ -3,10 +3,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::Cli;
-use crate::error::Failure;
+use crate::error::{Failure, strerror};
+use crate::io::session_log::SessionLog;
 use crate::net::resolve::{self, Family};
 use crate::parse;
 
@@ -67,6 +69,14 @@ pub struct Config {
     pub recv_only: bool,
     pub no_shutdown: bool,
     pub stall_timeout: Duration,
+    /// `-C`: LF to CRLF on the way to the network.
+    pub crlf: bool,
+    /// `-d`: pause after every read.
+    pub delay: Option<Duration>,
+    /// `-i`: give up after this long without a read.
+    pub idle_timeout: Option<Duration>,
+    /// `-o` / `-x`, opened at start-up.
+    pub log: Arc<SessionLog>,
     /// `--test`: print `NCAT TEST: LISTEN` once listening.
     pub test_banner: bool,
 }
@@ -83,20 +93,14 @@ impl Config {
 
 /// Options accepted on the command line whose feature this build does not have yet.
 fn unsupported(cli: &Cli) -> Option<&'static str> {
-    let checks: [(bool, &'static str); 24] = [
+    let checks: &[(bool, &'static str)] = &[
         (cli.unixsock, "-U/--unixsock"),
         (cli.vsock, "--vsock"),
-        (cli.crlf, "-C/--crlf"),
         (cli.sh_exec.is_some(), "-c/--sh-exec"),
         (cli.exec.is_some(), "-e/--exec"),
         (cli.lua_exec.is_some(), "--lua-exec"),
         (!cli.source_route.is_empty(), "-g"),
         (cli.source_route_pointer.is_some(), "-G"),
-        (cli.delay.is_some(), "-d/--delay"),
-        (cli.output.is_some(), "-o/--output"),
-        (cli.hex_dump.is_some(), "-x/--hex-dump"),
-        (cli.append_output, "--append-output"),
-        (cli.idle_timeout.is_some(), "-i/--idle-timeout"),
         (cli.telnet, "-t/--telnet"),
         (cli.udp, "-u/--udp"),
         (cli.sctp, "--sctp"),
@@ -143,6 +147,8 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     let connect_timeout = time_option(&cli.wait, "-w timeout")?.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
     let stall_timeout =
         time_option(&cli.stall_timeout, "--stall-timeout")?.unwrap_or(DEFAULT_STALL_TIMEOUT);
+    let delay = time_option(&cli.delay, "-d delay")?;
+    let idle_timeout = time_option(&cli.idle_timeout, "-i timeout")?;
     let max_conns = match cli.max_conns.as_deref().map(parse::atoi) {
         None | Some(-1) => DEFAULT_MAX_CONNS,
         Some(n) if n < -1 => {
@@ -180,6 +186,13 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
             })?)
         }
     };
+
+    let log = SessionLog::open(
+        cli.output.as_deref(),
+        cli.hex_dump.as_deref(),
+        cli.append_output,
+    )
+    .map_err(|e| Failure::Plain(format!("open: {}", strerror(&e))))?;
 
     if cli.verbose > 0 {
         eprintln!("{}", crate::cli::version_line());
@@ -316,6 +329,10 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         recv_only: cli.recv_only,
         no_shutdown: cli.no_shutdown,
         stall_timeout,
+        crlf: cli.crlf,
+        delay,
+        idle_timeout,
+        log: Arc::new(log),
         test_banner: cli.test,
     })
 }

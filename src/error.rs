@@ -10,6 +10,9 @@ pub enum Failure {
     Fatal(String),
     /// A run-time network error: `Ncat: <msg>` and exit status 1.
     Network(String),
+    /// A C-library-style line without the `Ncat:` prefix (`open: No such file or directory`),
+    /// exit status 2.
+    Plain(String),
     /// A getopt-style usage error: `ncat: <msg>`, then the `--help` hint, exit status 2.
     Usage(String),
 }
@@ -25,7 +28,7 @@ impl Failure {
 
     pub fn exit_code(&self) -> i32 {
         match self {
-            Failure::Fatal(_) | Failure::Usage(_) => 2,
+            Failure::Fatal(_) | Failure::Usage(_) | Failure::Plain(_) => 2,
             Failure::Network(_) => 1,
         }
     }
@@ -36,6 +39,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Fatal(msg) => write!(f, "Ncat: {msg} QUITTING."),
             Failure::Network(msg) => write!(f, "Ncat: {msg}"),
+            Failure::Plain(msg) => write!(f, "{msg}"),
             Failure::Usage(msg) => write!(
                 f,
                 "ncat: {msg}\nNcat: Try `--help' or man(1) ncat for more information, usage options and help. QUITTING."
@@ -45,6 +49,11 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// The `-i` message (Ncat prints it as a network error in connect mode, fatal in listen mode).
+pub fn idle_expired(idle: std::time::Duration) -> String {
+    format!("Idle timeout expired ({} ms).", idle.as_millis())
+}
 
 /// Ncat's wording of an OS error: the C library's `strerror` text, without Rust's ` (os error N)`.
 pub fn strerror(err: &std::io::Error) -> String {

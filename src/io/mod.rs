@@ -1,6 +1,8 @@
 //! Moving bytes: the terminal side, the two-way pump, and chat's byte transforms.
 
 pub mod chat;
+pub mod crlf;
 pub mod kernel_copy;
 pub mod pump;
+pub mod session_log;
 pub mod stdio;

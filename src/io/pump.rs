@@ -9,6 +9,10 @@
 //! | socket EOF | stdout is flushed and closed; the session ends, except that a connect-mode client whose stdin is a pipe or file keeps sending what stdin still has ([`Rules::linger`]) |
 //! | socket read or write error | the session ends with that error |
 //! | stdout's reader gone | the session ends quietly |
+//! | no read either way for `-i` | the session ends with [`End::IdleTimeout`] |
+//!
+//! On the way, stdin chunks pass through `-C` and are logged as sent; socket chunks are
+//! logged as received; `-d` pauses after every read.
 //!
 //! A direction that is switched off (`--recv-only` skips stdin) simply never finishes.
 //!
@@ -28,7 +32,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::io::crlf::Crlf;
 use crate::io::kernel_copy::{self, CopyError};
+use crate::io::session_log::SessionLog;
 use crate::io::stdio::{self, CHUNK, Stdout};
 
 /// Which parts of the pump run.
@@ -50,12 +56,25 @@ pub struct Rules {
     /// that only half-closed (as a listener does when its own input ends) then still gets the
     /// whole file; a peer that left is not waited for. `None` ends the session at once.
     pub linger: Option<Duration>,
+    /// `-C`: LF to CRLF on the way out.
+    pub crlf: bool,
+    /// `-d`: pause after every read, both ways.
+    pub delay: Option<Duration>,
+    /// `-i`: end the session after this long without a read either way.
+    pub idle: Option<Duration>,
 }
 
 impl Rules {
-    /// Whether bytes go through unchanged both ways, so the kernel can move them.
-    fn is_plain(&self) -> bool {
-        self.read_stdin && self.send_stdin && self.read_remote && self.print_remote
+    /// Whether bytes go through unchanged and unwatched both ways, so the kernel can move them.
+    fn is_plain(&self, log: &SessionLog) -> bool {
+        self.read_stdin
+            && self.send_stdin
+            && self.read_remote
+            && self.print_remote
+            && !self.crlf
+            && self.delay.is_none()
+            && self.idle.is_none()
+            && !log.is_active()
     }
 }
 
@@ -72,6 +91,8 @@ pub enum End {
     WriteFailed(io::Error),
     /// stdout's reader went away.
     StdoutGone,
+    /// Nothing was read either way for the `-i` time.
+    IdleTimeout(Duration),
 }
 
 #[derive(Debug)]
@@ -81,19 +102,41 @@ pub struct Outcome {
     pub received: u64,
 }
 
-#[derive(Default)]
 struct Counters {
     sent: AtomicU64,
     received: AtomicU64,
+    started: tokio::time::Instant,
+    /// Milliseconds from `started` to the last read either way (for `-i`).
+    last_read_ms: AtomicU64,
+}
+
+impl Counters {
+    fn new() -> Counters {
+        Counters {
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            started: tokio::time::Instant::now(),
+            last_read_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn note_read(&self) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        self.last_read_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn last_read(&self) -> tokio::time::Instant {
+        self.started + Duration::from_millis(self.last_read_ms.load(Ordering::Relaxed))
+    }
 }
 
 /// Runs a session over a TCP connection, moving bytes in the kernel when nothing needs to see
 /// them, through the async path otherwise.
-pub async fn run_tcp(stream: TcpStream, rules: Rules) -> Outcome {
-    if !rules.is_plain() {
+pub async fn run_tcp(stream: TcpStream, rules: Rules, log: &SessionLog) -> Outcome {
+    if !rules.is_plain(log) {
         let (reader, writer) = stream.into_split();
         let stdin = rules.read_stdin.then(stdio::spawn_stdin);
-        return run(reader, writer, stdin, Stdout::spawn(), rules).await;
+        return run(reader, writer, stdin, Stdout::spawn(), rules, log).await;
     }
     let socket = match stream.into_std() {
         Ok(socket) => Arc::new(socket),
@@ -105,7 +148,7 @@ pub async fn run_tcp(stream: TcpStream, rules: Rules) -> Outcome {
             };
         }
     };
-    let counters = Arc::new(Counters::default());
+    let counters = Arc::new(Counters::new());
     let upstream = on_thread("stdin->socket", {
         let (socket, counters) = (socket.clone(), counters.clone());
         move || {
@@ -179,12 +222,13 @@ pub async fn run<R, W>(
     stdin: Option<mpsc::Receiver<Bytes>>,
     stdout: Stdout,
     rules: Rules,
+    log: &SessionLog,
 ) -> Outcome
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let counters = Counters::default();
+    let counters = Counters::new();
     let reads_stdin = stdin.is_some();
 
     // stdin -> socket. Finishes with StdinDone at EOF (after the half-close) or WriteFailed.
@@ -192,15 +236,27 @@ where
         let Some(mut stdin) = stdin else {
             return pending().await;
         };
-        while let Some(chunk) = stdin.recv().await {
-            if rules.send_stdin {
-                if let Err(e) = writer.write_all(&chunk).await {
-                    return End::WriteFailed(e);
-                }
-                counters
-                    .sent
-                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        let mut crlf = rules.crlf.then(Crlf::default);
+        while let Some(mut chunk) = stdin.recv().await {
+            counters.note_read();
+            if let Some(delay) = rules.delay {
+                tokio::time::sleep(delay).await;
             }
+            if !rules.send_stdin {
+                continue;
+            }
+            if let Some(crlf) = crlf.as_mut() {
+                let mut converted = BytesMut::with_capacity(chunk.len() + 16);
+                crlf.convert(&chunk, &mut converted);
+                chunk = converted.freeze();
+            }
+            log.record(&chunk);
+            if let Err(e) = writer.write_all(&chunk).await {
+                return End::WriteFailed(e);
+            }
+            counters
+                .sent
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
         }
         if rules.shutdown_on_eof {
             // The peer may already be gone; that is noticed on the read side.
@@ -221,7 +277,12 @@ where
                 Ok(0) => break End::RemoteClosed,
                 Ok(n) => {
                     counters.received.fetch_add(n as u64, Ordering::Relaxed);
+                    counters.note_read();
                     let chunk = buf.split().freeze();
+                    log.record(&chunk);
+                    if let Some(delay) = rules.delay {
+                        tokio::time::sleep(delay).await;
+                    }
                     if rules.print_remote && stdout.write(chunk).await.is_err() {
                         return End::StdoutGone;
                     }
@@ -266,6 +327,14 @@ async fn drive(
             _ = tokio::time::sleep(rules.linger.unwrap_or_default()), if lingering => {
                 if counters.sent.load(Ordering::Relaxed) == sent_before {
                     return End::RemoteClosed;
+                }
+            }
+            _ = tokio::time::sleep_until(counters.last_read() + rules.idle.unwrap_or_default()),
+                if rules.idle.is_some() =>
+            {
+                let idle = rules.idle.unwrap_or_default();
+                if counters.last_read().elapsed() >= idle {
+                    return End::IdleTimeout(idle);
                 }
             }
         }

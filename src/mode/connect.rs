@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::error::{Failure, strerror};
+use crate::error::{Failure, idle_expired, strerror};
 use crate::io::pump::{self, End, Rules};
 use crate::io::stdio;
 use crate::net::connect::{Origin, connect};
@@ -33,8 +33,11 @@ pub async fn run(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i3
         // At the keyboard, the peer's close ends the session at once; piped input still goes
         // out to a peer that merely half-closed.
         linger: (!stdio::stdin_is_terminal()).then_some(LINGER),
+        crlf: cfg.crlf,
+        delay: cfg.delay,
+        idle: cfg.idle_timeout,
     };
-    let outcome = pump::run_tcp(stream, rules).await;
+    let outcome = pump::run_tcp(stream, rules, &cfg.log).await;
     match outcome.end {
         End::RemoteClosed | End::StdinDone => {
             tracing::info!(
@@ -49,5 +52,6 @@ pub async fn run(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i3
             Err(Failure::network(format!("{}.", strerror(&e))))
         }
         End::StdoutGone => Ok(0),
+        End::IdleTimeout(idle) => Err(Failure::network(idle_expired(idle))),
     }
 }

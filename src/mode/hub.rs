@@ -21,6 +21,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -31,6 +32,8 @@ use tokio::time::Instant;
 
 use crate::config::ListenKind;
 use crate::io::chat::LineFramer;
+use crate::io::crlf::Crlf;
+use crate::io::session_log::SessionLog;
 use crate::io::stdio::{CHUNK, Stdout};
 
 /// Bytes a client's queue may hold before the hub pauses the senders.
@@ -52,6 +55,12 @@ pub struct Settings {
     pub no_shutdown: bool,
     /// The lowest chat ID, emulating Ncat's file-descriptor numbering.
     pub first_id: u32,
+    /// `-C` on the listener's stdin.
+    pub crlf: bool,
+    /// `-d`: pause after every client read.
+    pub delay: Option<Duration>,
+    /// `-o` / `-x`: every chunk read from a client and every message relayed, once.
+    pub log: Arc<SessionLog>,
 }
 
 /// Why a client left.
@@ -98,6 +107,10 @@ pub struct Hub {
     stdout: Option<Stdout>,
     /// Asks the listener to end the program with this status.
     exit: mpsc::UnboundedSender<i32>,
+    started: Instant,
+    /// Milliseconds from `started` to the last event (a client's data, stdin data, a new
+    /// connection), for `-i`.
+    last_event_ms: AtomicU64,
 }
 
 impl Hub {
@@ -110,7 +123,38 @@ impl Hub {
             population: watch::Sender::new(0),
             stdout,
             exit,
+            started: Instant::now(),
+            last_event_ms: AtomicU64::new(0),
         })
+    }
+
+    /// Records activity for the idle timer.
+    fn touch(&self) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        self.last_event_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Resolves once `idle` has passed with clients connected and nothing happening
+    /// (`-i` in listen mode); the timer only runs while at least one client is connected.
+    pub async fn idle_expired(&self, idle: Duration) {
+        let mut population = self.population.subscribe();
+        loop {
+            if population.wait_for(|n| *n > 0).await.is_err() {
+                return std::future::pending().await;
+            }
+            let last =
+                self.started + Duration::from_millis(self.last_event_ms.load(Ordering::Relaxed));
+            tokio::select! {
+                _ = tokio::time::sleep_until(last + idle) => {
+                    let last = self.started
+                        + Duration::from_millis(self.last_event_ms.load(Ordering::Relaxed));
+                    if *self.population.borrow() > 0 && last.elapsed() >= idle {
+                        return;
+                    }
+                }
+                _ = population.wait_for(|n| *n == 0) => {}
+            }
+        }
     }
 
     fn clients(&self) -> MutexGuard<'_, BTreeMap<u32, Arc<Client>>> {
@@ -132,6 +176,7 @@ impl Hub {
             tracing::info!("Connection from {ip}.");
         }
         tracing::info!("Connection from {ip}:{}.", peer.port());
+        self.touch();
         if clients.len() >= self.settings.max_conns {
             tracing::info!(
                 "New connection denied: connection limit reached ({})",
@@ -204,6 +249,11 @@ impl Hub {
                     if self.settings.send_only {
                         buf.clear();
                         continue;
+                    }
+                    self.touch();
+                    self.settings.log.record(&buf);
+                    if let Some(delay) = self.settings.delay {
+                        tokio::time::sleep(delay).await;
                     }
                     let data = if n < COPY_BELOW {
                         let small = Bytes::copy_from_slice(&buf);
@@ -365,6 +415,7 @@ impl Hub {
         if msg.is_empty() {
             return;
         }
+        self.settings.log.record(&msg);
         for client in clients.values().filter(|c| Some(c.id) != from) {
             self.enqueue(client, msg.clone());
         }
@@ -414,6 +465,7 @@ impl Hub {
     /// `--send-only` ends the program; otherwise the hub simply goes on.
     pub async fn stdin_loop(self: Arc<Self>, mut stdin: mpsc::Receiver<Bytes>) {
         let mut framer = self.is_chat().then(|| LineFramer::new(0));
+        let mut crlf = self.settings.crlf.then(Crlf::default);
         let mut population = self.population.subscribe();
         loop {
             if population.wait_for(|n| *n > 0).await.is_err() {
@@ -426,9 +478,15 @@ impl Hub {
                 data = stdin.recv() => data,
                 _ = population.wait_for(|n| *n == 0) => continue,
             };
-            let Some(data) = data else { break };
+            let Some(mut data) = data else { break };
+            self.touch();
             if self.settings.recv_only {
                 continue;
+            }
+            if let Some(crlf) = crlf.as_mut() {
+                let mut converted = BytesMut::with_capacity(data.len() + 16);
+                crlf.convert(&data, &mut converted);
+                data = converted.freeze();
             }
             match framer.as_mut() {
                 Some(framer) => {

@@ -5,7 +5,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ListenKind};
-use crate::error::Failure;
+use crate::error::{Failure, idle_expired};
 use crate::io::pump::{self, End, Rules};
 use crate::io::stdio;
 use crate::mode::hub::{Hub, Settings};
@@ -13,7 +13,8 @@ use crate::net::listener;
 
 pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow::Result<i32> {
     let listeners = listener::bind_all(addrs, cfg.test_banner)?;
-    let first_id = 3 + listeners.len() as u32;
+    // Ncat's chat IDs are descriptor numbers: after stdio, the log files and the listeners.
+    let first_id = 3 + cfg.log.files() + listeners.len() as u32;
     let (accepting, mut incoming) = listener::accept_all(listeners);
 
     if kind == ListenKind::Single {
@@ -41,6 +42,9 @@ pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow
             recv_only: cfg.recv_only,
             no_shutdown: cfg.no_shutdown,
             first_id,
+            crlf: cfg.crlf,
+            delay: cfg.delay,
+            log: cfg.log.clone(),
         },
         exit_tx,
     );
@@ -52,6 +56,9 @@ pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow
                 None => return Err(Failure::fatal("Unable to accept connections.")),
             },
             code = exit_rx.recv() => return Ok(code.unwrap_or(0)),
+            _ = hub.idle_expired(cfg.idle_timeout.unwrap_or_default()), if cfg.idle_timeout.is_some() => {
+                return Err(Failure::fatal(idle_expired(cfg.idle_timeout.unwrap_or_default())));
+            }
         }
     }
 }
@@ -78,10 +85,14 @@ async fn serve_single(cfg: &Config, stream: TcpStream, _peer: SocketAddr) -> any
         shutdown_on_eof: !cfg.no_shutdown,
         end_on_stdin_eof: cfg.send_only,
         linger: None,
+        crlf: cfg.crlf,
+        delay: cfg.delay,
+        idle: cfg.idle_timeout,
     };
-    let outcome = pump::run_tcp(stream, rules).await;
-    Ok(match outcome.end {
-        End::RemoteClosed | End::StdinDone | End::StdoutGone => 0,
-        End::ReadFailed(_) | End::WriteFailed(_) => 1,
-    })
+    let outcome = pump::run_tcp(stream, rules, &cfg.log).await;
+    match outcome.end {
+        End::RemoteClosed | End::StdinDone | End::StdoutGone => Ok(0),
+        End::ReadFailed(_) | End::WriteFailed(_) => Ok(1),
+        End::IdleTimeout(idle) => Err(Failure::fatal(idle_expired(idle))),
+    }
 }
