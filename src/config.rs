@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::cli::Cli;
 use crate::error::{Failure, strerror};
 use crate::io::session_log::SessionLog;
+use crate::net::access::{AccessList, HostSet, Lookup, SpecError};
 use crate::net::resolve::{self, Family};
 use crate::parse;
 
@@ -77,6 +78,8 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// `-o` / `-x`, opened at start-up.
     pub log: Arc<SessionLog>,
+    /// `--allow`/`--deny` and their files.
+    pub access: Arc<AccessList>,
     /// `--test`: print `NCAT TEST: LISTEN` once listening.
     pub test_banner: bool,
 }
@@ -105,14 +108,6 @@ fn unsupported(cli: &Cli) -> Option<&'static str> {
         (cli.udp, "-u/--udp"),
         (cli.sctp, "--sctp"),
         (
-            !cli.allow.is_empty() || !cli.allowfile.is_empty(),
-            "--allow/--allowfile",
-        ),
-        (
-            !cli.deny.is_empty() || !cli.denyfile.is_empty(),
-            "--deny/--denyfile",
-        ),
-        (
             !cli.proxy.is_empty()
                 || !cli.proxy_type.is_empty()
                 || !cli.proxy_auth.is_empty()
@@ -139,6 +134,36 @@ fn time_option(arg: &Option<String>, what: &str) -> Result<Option<Duration>, Fai
         .map(|a| parse::time(a, what))
         .transpose()
         .map_err(Failure::Fatal)
+}
+
+/// Builds the allow and deny sets. A bad entry prints its explanation, then fails.
+fn access_list(cli: &Cli, lookup: Lookup) -> Result<AccessList, Failure> {
+    let build = |options: &[String], files: &[String]| -> Result<HostSet, SpecError> {
+        let mut set = HostSet::default();
+        for value in options {
+            set.add_option(value, lookup)?;
+        }
+        for path in files {
+            set.add_file(path, lookup)?;
+        }
+        Ok(set)
+    };
+    let given_allow = !cli.allow.is_empty() || !cli.allowfile.is_empty();
+    let result = given_allow
+        .then(|| build(&cli.allow, &cli.allowfile))
+        .transpose()
+        .and_then(|allow| {
+            Ok(AccessList {
+                allow,
+                deny: build(&cli.deny, &cli.denyfile)?,
+            })
+        });
+    result.map_err(|e| {
+        if let Some(detail) = e.detail {
+            eprintln!("Ncat: {detail}");
+        }
+        Failure::Fatal(e.fatal)
+    })
 }
 
 /// Validates the command line. Prints the `-v` version banner at the point Ncat does.
@@ -220,6 +245,14 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         ),
     };
 
+    let access = access_list(
+        cli,
+        Lookup {
+            family,
+            numeric_only: cli.nodns,
+        },
+    )?;
+
     // Positional arguments: `[hostname] [port]`. A first argument made only of digits is a port.
     let mut positionals = cli.positionals.iter();
     let host = match cli.positionals.first() {
@@ -295,6 +328,11 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
                 "Invalid option combination: `{what}' with connect."
             ))
         };
+        if access.allow.is_some() {
+            return Err(Failure::Fatal(
+                "Invalid option combination: allow/deny with connect.".into(),
+            ));
+        }
         if cli.max_conns.is_some() {
             return Err(combination("--max-conns"));
         }
@@ -333,6 +371,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         delay,
         idle_timeout,
         log: Arc::new(log),
+        access: Arc::new(access),
         test_banner: cli.test,
     })
 }

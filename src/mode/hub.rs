@@ -35,6 +35,7 @@ use crate::io::chat::LineFramer;
 use crate::io::crlf::Crlf;
 use crate::io::session_log::SessionLog;
 use crate::io::stdio::{CHUNK, Stdout};
+use crate::net::access::AccessList;
 
 /// Bytes a client's queue may hold before the hub pauses the senders.
 pub const QUEUE_LIMIT: usize = 1024 * 1024;
@@ -61,6 +62,8 @@ pub struct Settings {
     pub delay: Option<Duration>,
     /// `-o` / `-x`: every chunk read from a client and every message relayed, once.
     pub log: Arc<SessionLog>,
+    /// `--allow` / `--deny`.
+    pub access: Arc<AccessList>,
 }
 
 /// Why a client left.
@@ -182,6 +185,10 @@ impl Hub {
                 "New connection denied: connection limit reached ({})",
                 clients.len()
             );
+            return;
+        }
+        if !self.settings.access.permits(ip) {
+            tracing::info!("New connection denied: not allowed");
             return;
         }
         let _ = stream.set_nodelay(true);

@@ -45,6 +45,7 @@ pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow
             crlf: cfg.crlf,
             delay: cfg.delay,
             log: cfg.log.clone(),
+            access: cfg.access.clone(),
         },
         exit_tx,
     );
@@ -63,13 +64,18 @@ pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow
     }
 }
 
-/// The single-mode checks. Unlike Ncat 7.93, which stops listening before checking and then
-/// hangs, a refused client leaves the listener listening for the next one.
+/// The single-mode checks (`-m`, then `--allow`/`--deny`). Unlike Ncat 7.93, which stops
+/// listening before checking and then hangs, a refused client leaves the listener listening for
+/// the next one.
 fn admit_single(cfg: &Config, peer: SocketAddr) -> bool {
     tracing::info!("Connection from {}.", peer.ip());
     tracing::info!("Connection from {}:{}.", peer.ip(), peer.port());
     if cfg.max_conns == 0 {
         tracing::info!("New connection denied: connection limit reached (0)");
+        return false;
+    }
+    if !cfg.access.permits(peer.ip()) {
+        tracing::info!("New connection denied: not allowed");
         return false;
     }
     true

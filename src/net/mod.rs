@@ -1,5 +1,6 @@
 //! Sockets: resolution, listeners and outgoing connections.
 
+pub mod access;
 pub mod connect;
 pub mod listener;
 pub mod resolve;

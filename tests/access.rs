@@ -1,0 +1,120 @@
+//! `--allow`, `--deny` and their files, end to end.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// Connects from a given loopback source address.
+fn connect_from(source: &str, port: u16) -> TcpStream {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let src: std::net::SocketAddr = format!("{source}:0").parse().unwrap();
+    sock.bind(&src.into()).unwrap();
+    let dst: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    sock.connect(&dst.into()).unwrap();
+    let stream: TcpStream = sock.into();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+}
+
+fn is_refused(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 16];
+    matches!(stream.read(&mut buf), Ok(0) | Err(_))
+}
+
+#[test]
+fn allow_admits_only_listed_clients() {
+    let (listener, port) = Proc::listen(&["-lk", "--allow", "127.0.0.2", "127.0.0.1", "0"]);
+    let mut denied = connect_from("127.0.0.1", port);
+    assert!(is_refused(&mut denied));
+    listener.wait_stderr("Ncat: New connection denied: not allowed\n");
+    let mut allowed = connect_from("127.0.0.2", port);
+    allowed.write_all(b"in\n").unwrap();
+    assert_eq!(listener.wait_stdout_len(3), b"in\n");
+}
+
+#[test]
+fn deny_wins_and_single_mode_keeps_listening() {
+    let (mut listener, port) = Proc::listen(&[
+        "-l",
+        "--allow",
+        "127.0.0.0/8",
+        "--deny",
+        "127.0.0.1",
+        "127.0.0.1",
+        "0",
+    ]);
+    let mut denied = connect_from("127.0.0.1", port);
+    assert!(is_refused(&mut denied));
+    // Ncat 7.93 hangs here; we keep listening and serve the next allowed client.
+    let mut ok = connect_from("127.0.0.3", port);
+    ok.write_all(b"served\n").unwrap();
+    assert_eq!(listener.wait_stdout_len(7), b"served\n");
+    drop(ok);
+    assert!(listener.wait_exit().success());
+}
+
+#[test]
+fn hosts_files_take_ranges_and_any_whitespace() {
+    let file = std::env::temp_dir().join(format!("ncat-allowfile-{}", std::process::id()));
+    std::fs::write(&file, "127.0.0.5\n\t127.0.1-3.1,9   10.0.0.0/8\n").unwrap();
+    let (listener, port) = Proc::listen(&[
+        "--broker",
+        "--allowfile",
+        file.to_str().unwrap(),
+        "127.0.0.1",
+        "0",
+    ]);
+    let mut a = connect_from("127.0.2.9", port);
+    let mut b = connect_from("127.0.0.5", port);
+    let mut c = connect_from("127.0.4.1", port);
+    assert!(is_refused(&mut c));
+    // Two `Connection from` lines per client, then the denial.
+    listener.wait_stderr("not allowed");
+    wait_for(|| (listener.stderr_count("Connection from 127.0.") == 6).then_some(())).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    a.write_all(b"hello\n").unwrap();
+    assert_eq!(read_n(&mut b, 6), b"hello\n");
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn bad_specifications_are_fatal() {
+    let run = |args: &[&str]| {
+        let out = ncat().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert_eq!(
+        run(&["-l", "--allow", "127.0.0.1/33"]),
+        "Ncat: Illegal netmask in \"127.0.0.1/33\". Must be smaller than address bit length.\n\
+         Ncat: error in host specification \"127.0.0.1/33\". QUITTING.\n"
+    );
+    assert_eq!(
+        run(&["-l", "-n", "--deny", "localhost"]),
+        "Ncat: Error resolving name \"localhost\": Name or service not known\n\
+         Ncat: error in host specification \"localhost\". QUITTING.\n"
+    );
+    assert_eq!(
+        run(&["-l", "--allowfile", "/nonexistent-file"]),
+        "Ncat: can't open /nonexistent-file: No such file or directory. QUITTING.\n"
+    );
+    assert_eq!(
+        run(&["--allow", "1.2.3.4", "127.0.0.1", "80"]),
+        "Ncat: Invalid option combination: allow/deny with connect. QUITTING.\n"
+    );
+}
+
+#[test]
+fn deny_is_ignored_in_connect_mode() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let out = ncat()
+        .args(["--deny", "127.0.0.1", "-z", "127.0.0.1", &port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
