@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::cli::Cli;
 use crate::error::{Failure, strerror};
+use crate::io::exec::ExecCommand;
 use crate::io::session_log::SessionLog;
 use crate::net::access::{AccessList, HostSet, Lookup, SpecError};
 use crate::net::resolve::{self, Family};
@@ -80,6 +81,8 @@ pub struct Config {
     pub log: Arc<SessionLog>,
     /// `--allow`/`--deny` and their files.
     pub access: Arc<AccessList>,
+    /// `-e` / `-c`: the program each connection is relayed to.
+    pub exec: Option<ExecCommand>,
     /// `--test`: print `NCAT TEST: LISTEN` once listening.
     pub test_banner: bool,
 }
@@ -99,8 +102,6 @@ fn unsupported(cli: &Cli) -> Option<&'static str> {
     let checks: &[(bool, &'static str)] = &[
         (cli.unixsock, "-U/--unixsock"),
         (cli.vsock, "--vsock"),
-        (cli.sh_exec.is_some(), "-c/--sh-exec"),
-        (cli.exec.is_some(), "-e/--exec"),
         (cli.lua_exec.is_some(), "--lua-exec"),
         (!cli.source_route.is_empty(), "-g"),
         (cli.source_route_pointer.is_some(), "-G"),
@@ -184,6 +185,21 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         }
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
     };
+    let exec_options = [
+        cli.exec.is_some(),
+        cli.sh_exec.is_some(),
+        cli.lua_exec.is_some(),
+    ];
+    if exec_options.iter().filter(|&&given| given).count() > 1 {
+        return Err(Failure::Fatal(
+            "Only one of --exec, --sh-exec, and --lua-exec is allowed.".into(),
+        ));
+    }
+    let exec = match (&cli.exec, &cli.sh_exec) {
+        (Some(line), _) => Some(ExecCommand::direct(line)),
+        (_, Some(line)) => Some(ExecCommand::shell(line)),
+        _ => None,
+    };
     if let Some(name) = unsupported(cli) {
         return Err(Failure::Fatal(format!("{name} is not supported yet.")));
     }
@@ -226,6 +242,11 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     if cli.zero_io && listen {
         return Err(Failure::Fatal(
             "Services designed for LISTENING can't be used with -z".into(),
+        ));
+    }
+    if cli.zero_io && exec.is_some() {
+        return Err(Failure::Fatal(
+            "Command execution can't be done along with option -z.".into(),
         ));
     }
 
@@ -306,6 +327,11 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         } else {
             ListenKind::Single
         };
+        if exec.is_some() && matches!(kind, ListenKind::Broker | ListenKind::Chat) {
+            return Err(Failure::Fatal(
+                "Invalid option combination: --broker and -e.".into(),
+            ));
+        }
         if kind == ListenKind::Single && cli.max_conns.is_some() {
             eprintln!(
                 "Ncat: Warning: Maximum connections ignored, since it does not take effect without -k or --broker."
@@ -372,6 +398,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         idle_timeout,
         log: Arc::new(log),
         access: Arc::new(access),
+        exec,
         test_banner: cli.test,
     })
 }

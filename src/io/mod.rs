@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod crlf;
+pub mod exec;
 pub mod kernel_copy;
 pub mod pump;
 pub mod session_log;

@@ -37,6 +37,9 @@ use crate::io::kernel_copy::{self, CopyError};
 use crate::io::session_log::SessionLog;
 use crate::io::stdio::{self, CHUNK, Stdout};
 
+/// A linger that never gives up on the local side.
+pub const UNTIL_LOCAL_EOF: Duration = Duration::MAX;
+
 /// Which parts of the pump run.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
@@ -55,6 +58,8 @@ pub struct Rules {
     /// After the peer's EOF, keep sending stdin until it ends or stays silent this long. A peer
     /// that only half-closed (as a listener does when its own input ends) then still gets the
     /// whole file; a peer that left is not waited for. `None` ends the session at once.
+    /// [`UNTIL_LOCAL_EOF`] waits for the local side to end, however long it takes (an exec
+    /// child finishing its answer).
     pub linger: Option<Duration>,
     /// `-C`: LF to CRLF on the way out.
     pub crlf: bool,

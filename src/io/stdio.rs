@@ -125,6 +125,31 @@ impl Stdout {
         Stdout { tx, result }
     }
 
+    /// The same interface over any async writer (an exec child's stdin): closing it closes
+    /// the writer, which the other end sees as EOF.
+    pub fn from_writer<W>(mut writer: W) -> Stdout
+    where
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        use tokio::io::AsyncWriteExt;
+        let (tx, mut rx) = mpsc::channel::<Bytes>(DEPTH);
+        let (done, result) = oneshot::channel();
+        tokio::spawn(async move {
+            let mut outcome = Ok(());
+            while let Some(chunk) = rx.recv().await {
+                if let Err(e) = writer.write_all(&chunk).await {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+            drop(rx);
+            let _ = writer.shutdown().await;
+            drop(writer);
+            let _ = done.send(outcome);
+        });
+        Stdout { tx, result }
+    }
+
     /// Queues `data` for stdout, waiting while the queue is full.
     pub async fn write(&self, data: Bytes) -> Result<(), StdoutGone> {
         self.tx.send(data).await.map_err(|_| StdoutGone)

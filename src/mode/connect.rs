@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::{Failure, idle_expired, strerror};
 use crate::io::pump::{self, End, Rules};
 use crate::io::stdio;
+use crate::mode::exec;
 use crate::net::connect::{Origin, connect};
 
 /// How long piped stdin may stay silent after the peer's EOF before the client gives up on it.
@@ -23,6 +24,15 @@ pub async fn run(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i3
         timeout: cfg.connect_timeout,
     };
     let stream = connect(addrs, port, &origin).await?;
+    if let Some(cmd) = &cfg.exec {
+        return match exec::relay(stream, cmd, cfg).await {
+            End::ReadFailed(e) | End::WriteFailed(e) => {
+                Err(Failure::network(format!("{}.", strerror(&e))))
+            }
+            End::IdleTimeout(idle) => Err(Failure::network(idle_expired(idle))),
+            _ => Ok(0),
+        };
+    }
     let rules = Rules {
         read_stdin: !cfg.recv_only,
         send_stdin: true,

@@ -6,10 +6,13 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, ListenKind};
 use crate::error::{Failure, idle_expired};
+use crate::io::exec::ExecCommand;
 use crate::io::pump::{self, End, Rules};
 use crate::io::stdio;
+use crate::mode::exec::{self, Relays};
 use crate::mode::hub::{Hub, Settings};
 use crate::net::listener;
+use std::sync::Arc;
 
 pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow::Result<i32> {
     let listeners = listener::bind_all(addrs, cfg.test_banner)?;
@@ -29,7 +32,17 @@ pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow
         // One client only: stop listening, so later attempts are refused by the kernel.
         drop(accepting);
         drop(incoming);
+        if let Some(cmd) = &cfg.exec {
+            return match exec::relay(stream, cmd, cfg).await {
+                End::IdleTimeout(idle) => Err(Failure::fatal(idle_expired(idle))),
+                _ => Ok(0),
+            };
+        }
         return serve_single(cfg, stream, peer).await;
+    }
+
+    if let Some(cmd) = &cfg.exec {
+        return serve_exec_clients(cfg, cmd, incoming).await;
     }
 
     let (exit_tx, mut exit_rx) = mpsc::unbounded_channel();
@@ -62,6 +75,37 @@ pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow
             }
         }
     }
+}
+
+/// `-k` with `-e`/`-c`: a child per client, at most `-m` at once; stdin and stdout unused.
+async fn serve_exec_clients(
+    cfg: &Config,
+    cmd: &ExecCommand,
+    mut incoming: mpsc::Receiver<(TcpStream, SocketAddr)>,
+) -> anyhow::Result<i32> {
+    let relays = Relays::default();
+    let cfg = Arc::new(cfg.clone());
+    while let Some((stream, peer)) = incoming.recv().await {
+        tracing::info!("Connection from {}.", peer.ip());
+        tracing::info!("Connection from {}:{}.", peer.ip(), peer.port());
+        let Some(slot) = relays.try_start(cfg.max_conns) else {
+            tracing::info!(
+                "New connection denied: connection limit reached ({})",
+                relays.count()
+            );
+            continue;
+        };
+        if !cfg.access.permits(peer.ip()) {
+            tracing::info!("New connection denied: not allowed");
+            continue;
+        }
+        let (cfg, cmd) = (cfg.clone(), cmd.clone());
+        tokio::spawn(async move {
+            exec::relay(stream, &cmd, &cfg).await;
+            drop(slot);
+        });
+    }
+    Err(Failure::fatal("Unable to accept connections."))
 }
 
 /// The single-mode checks (`-m`, then `--allow`/`--deny`). Unlike Ncat 7.93, which stops

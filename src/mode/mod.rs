@@ -1,6 +1,7 @@
 //! The modes: each reads top to bottom as the story of that mode.
 
 pub mod connect;
+pub mod exec;
 pub mod hub;
 pub mod listen;
 pub mod probe;

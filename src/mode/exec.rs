@@ -1,0 +1,74 @@
+//! `-e` / `-c`: each connection relayed to its own child process.
+//!
+//! How a relay ends (improving on Ncat 7.93, which dropped what the child had not yet written):
+//! the peer's EOF closes the child's stdin and the relay goes on until the child closes its
+//! stdout; the child closing its stdout half-closes the socket and ends the relay, so every byte
+//! the child wrote reaches the peer first.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::net::TcpStream;
+
+use crate::config::Config;
+use crate::io::exec::{self, ExecCommand};
+use crate::io::pump::{self, End, Rules, UNTIL_LOCAL_EOF};
+
+/// Relays one connection to a new child running `cmd`.
+pub async fn relay(stream: TcpStream, cmd: &ExecCommand, cfg: &Config) -> End {
+    let (Ok(local), Ok(remote)) = (stream.local_addr(), stream.peer_addr()) else {
+        return End::RemoteClosed;
+    };
+    let child = exec::spawn(cmd, local, remote);
+    let rules = Rules {
+        read_stdin: true,
+        send_stdin: true,
+        read_remote: true,
+        print_remote: true,
+        shutdown_on_eof: true,
+        end_on_stdin_eof: true,
+        linger: Some(UNTIL_LOCAL_EOF),
+        crlf: cfg.crlf,
+        delay: cfg.delay,
+        idle: cfg.idle_timeout,
+    };
+    let (reader, writer) = stream.into_split();
+    pump::run(
+        reader,
+        writer,
+        Some(child.output),
+        child.input,
+        rules,
+        &cfg.log,
+    )
+    .await
+    .end
+}
+
+/// Counts the relays alive, for `--max-conns` under `-k`.
+#[derive(Default, Clone)]
+pub struct Relays(Arc<AtomicUsize>);
+
+impl Relays {
+    /// Takes a slot if fewer than `max` are in use.
+    pub fn try_start(&self, max: usize) -> Option<RelaySlot> {
+        let taken = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            });
+        taken.ok().map(|_| RelaySlot(self.0.clone()))
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A relay's place in the count, given back when it is dropped.
+pub struct RelaySlot(Arc<AtomicUsize>);
+
+impl Drop for RelaySlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
