@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::cli::Cli;
 use crate::error::{Failure, strerror};
 use crate::io::exec::ExecCommand;
+use crate::io::pump::Transforms;
 use crate::io::session_log::SessionLog;
 use crate::net::access::{AccessList, HostSet, Lookup, SpecError};
 use crate::net::resolve::{self, Family};
@@ -73,6 +74,8 @@ pub struct Config {
     pub stall_timeout: Duration,
     /// `-C`: LF to CRLF on the way to the network.
     pub crlf: bool,
+    /// `-t`: answer Telnet negotiation (connect, `-l` and exec sessions).
+    pub telnet: bool,
     /// `-d`: pause after every read.
     pub delay: Option<Duration>,
     /// `-i`: give up after this long without a read.
@@ -85,6 +88,18 @@ pub struct Config {
     pub exec: Option<ExecCommand>,
     /// `--test`: print `NCAT TEST: LISTEN` once listening.
     pub test_banner: bool,
+}
+
+impl Config {
+    /// The byte-level options, as the pump takes them.
+    pub fn transforms(&self) -> Transforms {
+        Transforms {
+            crlf: self.crlf,
+            delay: self.delay,
+            idle: self.idle_timeout,
+            telnet: self.telnet,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -105,7 +120,6 @@ fn unsupported(cli: &Cli) -> Option<&'static str> {
         (cli.lua_exec.is_some(), "--lua-exec"),
         (!cli.source_route.is_empty(), "-g"),
         (cli.source_route_pointer.is_some(), "-G"),
-        (cli.telnet, "-t/--telnet"),
         (cli.udp, "-u/--udp"),
         (cli.sctp, "--sctp"),
         (
@@ -244,6 +258,11 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
             "Services designed for LISTENING can't be used with -z".into(),
         ));
     }
+    if cli.zero_io && cli.telnet {
+        return Err(Failure::Fatal(
+            "Invalid option combination: -z and -t.".into(),
+        ));
+    }
     if cli.zero_io && exec.is_some() {
         return Err(Failure::Fatal(
             "Command execution can't be done along with option -z.".into(),
@@ -332,6 +351,11 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
                 "Invalid option combination: --broker and -e.".into(),
             ));
         }
+        if cli.telnet && kind != ListenKind::Single && exec.is_none() {
+            return Err(Failure::Fatal(
+                "-t/--telnet is not supported yet with -k, --broker or --chat.".into(),
+            ));
+        }
         if kind == ListenKind::Single && cli.max_conns.is_some() {
             eprintln!(
                 "Ncat: Warning: Maximum connections ignored, since it does not take effect without -k or --broker."
@@ -394,6 +418,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         no_shutdown: cli.no_shutdown,
         stall_timeout,
         crlf: cli.crlf,
+        telnet: cli.telnet,
         delay,
         idle_timeout,
         log: Arc::new(log),

@@ -273,3 +273,41 @@ fn listener_logs_with_dash_o() {
     assert_eq!(logged, b"to the listener\n");
     let _ = std::fs::remove_file(&log);
 }
+
+#[test]
+fn telnet_negotiation_is_answered_and_stripped_across_writes() {
+    let (listener, port) = server();
+    let srv = thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(PATIENCE)).unwrap();
+        conn.write_all(&[0xff, 0xfd]).unwrap();
+        thread::sleep(Duration::from_millis(100));
+        conn.write_all(&[0x01, 0xff, 0xfb, 0x03]).unwrap();
+        conn.write_all(b"login: ").unwrap();
+        let mut answer = [0u8; 6];
+        conn.read_exact(&mut answer).unwrap();
+        answer
+    });
+    let mut client = Proc::spawn(&["-t", "127.0.0.1", &port], false);
+    assert_eq!(srv.join().unwrap(), [0xff, 0xfc, 0x01, 0xff, 0xfe, 0x03]);
+    assert_eq!(client.wait_stdout_closed(), b"login: ");
+    assert!(client.wait_exit().success());
+}
+
+#[test]
+fn telnet_combinations() {
+    let out = ncat()
+        .args(["-z", "-t", "127.0.0.1", "80"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Ncat: Invalid option combination: -z and -t. QUITTING.\n"
+    );
+    let out = ncat()
+        .args(["--broker", "-t", "127.0.0.1", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

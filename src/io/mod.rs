@@ -7,3 +7,4 @@ pub mod kernel_copy;
 pub mod pump;
 pub mod session_log;
 pub mod stdio;
+pub mod telnet;

@@ -36,6 +36,7 @@ use crate::io::crlf::Crlf;
 use crate::io::kernel_copy::{self, CopyError};
 use crate::io::session_log::SessionLog;
 use crate::io::stdio::{self, CHUNK, Stdout};
+use crate::io::telnet::Telnet;
 
 /// A linger that never gives up on the local side.
 pub const UNTIL_LOCAL_EOF: Duration = Duration::MAX;
@@ -61,12 +62,21 @@ pub struct Rules {
     /// [`UNTIL_LOCAL_EOF`] waits for the local side to end, however long it takes (an exec
     /// child finishing its answer).
     pub linger: Option<Duration>,
+    /// What happens to the bytes on the way.
+    pub transforms: Transforms,
+}
+
+/// The options that watch or change the bytes of a session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Transforms {
     /// `-C`: LF to CRLF on the way out.
     pub crlf: bool,
     /// `-d`: pause after every read, both ways.
     pub delay: Option<Duration>,
     /// `-i`: end the session after this long without a read either way.
     pub idle: Option<Duration>,
+    /// `-t`: answer Telnet negotiation and strip it from what the socket delivers.
+    pub telnet: bool,
 }
 
 impl Rules {
@@ -76,9 +86,10 @@ impl Rules {
             && self.send_stdin
             && self.read_remote
             && self.print_remote
-            && !self.crlf
-            && self.delay.is_none()
-            && self.idle.is_none()
+            && !self.transforms.crlf
+            && self.transforms.delay.is_none()
+            && self.transforms.idle.is_none()
+            && !self.transforms.telnet
             && !log.is_active()
     }
 }
@@ -234,6 +245,8 @@ where
     W: AsyncWrite + Unpin,
 {
     let counters = Counters::new();
+    // Telnet answers, from the reading side to the writing side.
+    let (answer_tx, mut answers) = mpsc::unbounded_channel::<Vec<u8>>();
     let reads_stdin = stdin.is_some();
 
     // stdin -> socket. Finishes with StdinDone at EOF (after the half-close) or WriteFailed.
@@ -241,10 +254,22 @@ where
         let Some(mut stdin) = stdin else {
             return pending().await;
         };
-        let mut crlf = rules.crlf.then(Crlf::default);
-        while let Some(mut chunk) = stdin.recv().await {
+        let mut crlf = rules.transforms.crlf.then(Crlf::default);
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                Some(answer) = answers.recv() => {
+                    if let Err(e) = writer.write_all(&answer).await {
+                        return End::WriteFailed(e);
+                    }
+                    counters.sent.fetch_add(answer.len() as u64, Ordering::Relaxed);
+                    continue;
+                }
+                chunk = stdin.recv() => chunk,
+            };
+            let Some(mut chunk) = chunk else { break };
             counters.note_read();
-            if let Some(delay) = rules.delay {
+            if let Some(delay) = rules.transforms.delay {
                 tokio::time::sleep(delay).await;
             }
             if !rules.send_stdin {
@@ -275,6 +300,7 @@ where
         if !rules.read_remote {
             return pending().await;
         }
+        let mut telnet = rules.transforms.telnet.then(Telnet::default);
         let mut buf = BytesMut::new();
         let end = loop {
             buf.reserve(CHUNK);
@@ -283,9 +309,17 @@ where
                 Ok(n) => {
                     counters.received.fetch_add(n as u64, Ordering::Relaxed);
                     counters.note_read();
-                    let chunk = buf.split().freeze();
+                    let mut chunk = buf.split().freeze();
                     log.record(&chunk);
-                    if let Some(delay) = rules.delay {
+                    if let Some(telnet) = telnet.as_mut() {
+                        let (mut data, mut answer) = (BytesMut::new(), Vec::new());
+                        telnet.filter(&chunk, &mut data, &mut answer);
+                        if !answer.is_empty() {
+                            let _ = answer_tx.send(answer);
+                        }
+                        chunk = data.freeze();
+                    }
+                    if let Some(delay) = rules.transforms.delay {
                         tokio::time::sleep(delay).await;
                     }
                     if rules.print_remote && stdout.write(chunk).await.is_err() {
@@ -334,10 +368,10 @@ async fn drive(
                     return End::RemoteClosed;
                 }
             }
-            _ = tokio::time::sleep_until(counters.last_read() + rules.idle.unwrap_or_default()),
-                if rules.idle.is_some() =>
+            _ = tokio::time::sleep_until(counters.last_read() + rules.transforms.idle.unwrap_or_default()),
+                if rules.transforms.idle.is_some() =>
             {
-                let idle = rules.idle.unwrap_or_default();
+                let idle = rules.transforms.idle.unwrap_or_default();
                 if counters.last_read().elapsed() >= idle {
                     return End::IdleTimeout(idle);
                 }

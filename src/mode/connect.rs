@@ -43,9 +43,7 @@ pub async fn run(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i3
         // At the keyboard, the peer's close ends the session at once; piped input still goes
         // out to a peer that merely half-closed.
         linger: (!stdio::stdin_is_terminal()).then_some(LINGER),
-        crlf: cfg.crlf,
-        delay: cfg.delay,
-        idle: cfg.idle_timeout,
+        transforms: cfg.transforms(),
     };
     let outcome = pump::run_tcp(stream, rules, &cfg.log).await;
     match outcome.end {

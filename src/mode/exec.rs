@@ -27,9 +27,7 @@ pub async fn relay(stream: TcpStream, cmd: &ExecCommand, cfg: &Config) -> End {
         shutdown_on_eof: true,
         end_on_stdin_eof: true,
         linger: Some(UNTIL_LOCAL_EOF),
-        crlf: cfg.crlf,
-        delay: cfg.delay,
-        idle: cfg.idle_timeout,
+        transforms: cfg.transforms(),
     };
     let (reader, writer) = stream.into_split();
     pump::run(

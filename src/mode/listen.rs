@@ -135,9 +135,7 @@ async fn serve_single(cfg: &Config, stream: TcpStream, _peer: SocketAddr) -> any
         shutdown_on_eof: !cfg.no_shutdown,
         end_on_stdin_eof: cfg.send_only,
         linger: None,
-        crlf: cfg.crlf,
-        delay: cfg.delay,
-        idle: cfg.idle_timeout,
+        transforms: cfg.transforms(),
     };
     let outcome = pump::run_tcp(stream, rules, &cfg.log).await;
     match outcome.end {
