@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use crate::io::pump::Transforms;
 use crate::io::session_log::SessionLog;
 use crate::net::access::{AccessList, HostSet, Lookup, SpecError};
 use crate::net::resolve::{self, Family};
+use crate::net::stream::Endpoint;
 use crate::parse;
 
 /// Ncat's default port in both modes.
@@ -46,10 +48,12 @@ pub enum Mode {
         addrs: Vec<IpAddr>,
         port: u16,
     },
+    /// `-U`: connect to a Unix stream socket.
+    ConnectUnix { path: PathBuf },
     Listen {
         kind: ListenKind,
-        /// The addresses to bind (one socket each).
-        addrs: Vec<SocketAddr>,
+        /// What to bind (one socket each).
+        endpoints: Vec<Endpoint>,
     },
     /// `-z`: only report whether the ports are open.
     Probe {
@@ -107,7 +111,7 @@ impl Config {
     pub fn listen_kind(&self) -> Option<ListenKind> {
         match self.mode {
             Mode::Listen { kind, .. } => Some(kind),
-            Mode::Connect { .. } | Mode::Probe { .. } => None,
+            _ => None,
         }
     }
 }
@@ -115,7 +119,6 @@ impl Config {
 /// Options accepted on the command line whose feature this build does not have yet.
 fn unsupported(cli: &Cli) -> Option<&'static str> {
     let checks: &[(bool, &'static str)] = &[
-        (cli.unixsock, "-U/--unixsock"),
         (cli.vsock, "--vsock"),
         (cli.lua_exec.is_some(), "--lua-exec"),
         (!cli.source_route.is_empty(), "-g"),
@@ -179,6 +182,73 @@ fn access_list(cli: &Cli, lookup: Lookup) -> Result<AccessList, Failure> {
         }
         Failure::Fatal(e.fatal)
     })
+}
+
+/// `-U`: the positional argument is a path (a trailing port is ignored, as in Ncat).
+fn unix_socket_path(cli: &Cli, listen: bool) -> Result<Option<PathBuf>, Failure> {
+    if !cli.unixsock {
+        return Ok(None);
+    }
+    if cli.source_port.is_some() {
+        return Err(Failure::Fatal(
+            "Specifying source port when using Unix domain sockets doesn't make sense.".into(),
+        ));
+    }
+    match cli.positionals.first() {
+        Some(path) => Ok(Some(PathBuf::from(path))),
+        None => Err(Failure::Fatal(format!(
+            "You have to specify path to a socket to {}.",
+            if listen { "listen on" } else { "connect to" }
+        ))),
+    }
+}
+
+type IpTarget = (Option<String>, Option<Vec<IpAddr>>, RangeInclusive<u16>);
+
+/// The positional `[hostname] [port]`: the host resolved, and the port (or, with `-z`, range).
+fn ip_target(cli: &Cli, listen: bool, family: Family) -> Result<IpTarget, Failure> {
+    // Positional arguments: `[hostname] [port]`. A first argument made only of digits is a port.
+    let mut positionals = cli.positionals.iter();
+    let host = match cli.positionals.first() {
+        Some(first) if !parse::is_all_digits(first) => positionals.next().cloned(),
+        _ => None,
+    };
+    let mut ports: Vec<&str> = Vec::new();
+    if listen && let Some(p) = cli.source_port.as_deref() {
+        ports.push(p);
+    }
+    ports.extend(positionals.map(String::as_str));
+
+    let resolved = match host.as_deref() {
+        None if !listen => {
+            return Err(Failure::Fatal(
+                "You must specify a host to connect to.".into(),
+            ));
+        }
+        None => None,
+        Some(h) => Some(
+            resolve::resolve(h, family, cli.nodns)
+                .map_err(|e| Failure::Fatal(format!("Could not resolve hostname \"{h}\": {e}.")))?,
+        ),
+    };
+    if ports.len() > 1 {
+        return Err(Failure::Fatal(format!(
+            "Got more than one port specification: {}.",
+            ports.join(" ")
+        )));
+    }
+    let port_range = match ports.first() {
+        None => DEFAULT_PORT..=DEFAULT_PORT,
+        Some(p) => {
+            let single = parse::port(p).map(|n| n..=n);
+            // A range of ports is an extension, for -z only.
+            let range = || cli.zero_io.then(|| parse::port_range(p)).flatten();
+            single
+                .or_else(range)
+                .ok_or_else(|| Failure::Fatal(format!("Invalid port number \"{p}\".")))?
+        }
+    };
+    Ok((host, resolved, port_range))
 }
 
 /// Validates the command line. Prints the `-v` version banner at the point Ncat does.
@@ -293,46 +363,10 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         },
     )?;
 
-    // Positional arguments: `[hostname] [port]`. A first argument made only of digits is a port.
-    let mut positionals = cli.positionals.iter();
-    let host = match cli.positionals.first() {
-        Some(first) if !parse::is_all_digits(first) => positionals.next().cloned(),
-        _ => None,
-    };
-    let mut ports: Vec<&str> = Vec::new();
-    if listen && let Some(p) = cli.source_port.as_deref() {
-        ports.push(p);
-    }
-    ports.extend(positionals.map(String::as_str));
-
-    let resolved = match host.as_deref() {
-        None if !listen => {
-            return Err(Failure::Fatal(
-                "You must specify a host to connect to.".into(),
-            ));
-        }
-        None => None,
-        Some(h) => Some(
-            resolve::resolve(h, family, cli.nodns)
-                .map_err(|e| Failure::Fatal(format!("Could not resolve hostname \"{h}\": {e}.")))?,
-        ),
-    };
-    if ports.len() > 1 {
-        return Err(Failure::Fatal(format!(
-            "Got more than one port specification: {}.",
-            ports.join(" ")
-        )));
-    }
-    let port_range = match ports.first() {
-        None => DEFAULT_PORT..=DEFAULT_PORT,
-        Some(p) => {
-            let single = parse::port(p).map(|n| n..=n);
-            // A range of ports is an extension, for -z only.
-            let range = || cli.zero_io.then(|| parse::port_range(p)).flatten();
-            single
-                .or_else(range)
-                .ok_or_else(|| Failure::Fatal(format!("Invalid port number \"{p}\".")))?
-        }
+    let unix_path = unix_socket_path(cli, listen)?;
+    let (host, resolved, port_range) = match unix_path {
+        Some(_) => (None, None, DEFAULT_PORT..=DEFAULT_PORT),
+        None => ip_target(cli, listen, family)?,
     };
     let port = *port_range.start();
 
@@ -361,17 +395,16 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
                 "Ncat: Warning: Maximum connections ignored, since it does not take effect without -k or --broker."
             );
         }
-        let ips = match resolved {
-            Some(mut list) => vec![list.remove(0)],
-            None => family.wildcards(),
-        };
-        Mode::Listen {
-            kind,
-            addrs: ips
+        let endpoints = match (unix_path, resolved) {
+            (Some(path), _) => vec![Endpoint::Unix(path)],
+            (None, Some(mut list)) => vec![Endpoint::Ip(SocketAddr::new(list.remove(0), port))],
+            (None, None) => family
+                .wildcards()
                 .into_iter()
-                .map(|ip| SocketAddr::new(ip, port))
+                .map(|ip| Endpoint::Ip(SocketAddr::new(ip, port)))
                 .collect(),
-        }
+        };
+        Mode::Listen { kind, endpoints }
     } else {
         let combination = |what: &str| {
             Failure::Fatal(format!(
@@ -393,7 +426,12 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
             return Err(combination("--keep-open"));
         }
         let addrs = resolved.unwrap_or_default();
-        if cli.zero_io {
+        if let Some(path) = unix_path {
+            if cli.zero_io {
+                return Err(Failure::Fatal("-z is not supported yet with -U.".into()));
+            }
+            Mode::ConnectUnix { path }
+        } else if cli.zero_io {
             Mode::Probe {
                 addrs,
                 ports: port_range,
@@ -452,9 +490,9 @@ mod tests {
             cfg.mode,
             Mode::Listen {
                 kind: ListenKind::Single,
-                addrs: vec![
-                    "[::]:8080".parse().unwrap(),
-                    "0.0.0.0:8080".parse().unwrap()
+                endpoints: vec![
+                    Endpoint::Ip("[::]:8080".parse().unwrap()),
+                    Endpoint::Ip("0.0.0.0:8080".parse().unwrap())
                 ]
             }
         );
@@ -463,7 +501,7 @@ mod tests {
             cfg.mode,
             Mode::Listen {
                 kind: ListenKind::Single,
-                addrs: vec!["127.0.0.1:31337".parse().unwrap()]
+                endpoints: vec![Endpoint::Ip("127.0.0.1:31337".parse().unwrap())]
             }
         );
         let cfg = build_line("ncat -4 --broker 9000").unwrap();
@@ -475,7 +513,7 @@ mod tests {
             cfg.mode,
             Mode::Listen {
                 kind: ListenKind::KeepOpen,
-                addrs: vec!["[::]:0".parse().unwrap()]
+                endpoints: vec![Endpoint::Ip("[::]:0".parse().unwrap())]
             }
         );
     }

@@ -149,10 +149,7 @@ fn invalid_combinations_exit_2() {
 fn unimplemented_options_say_so() {
     assert_fatal(&["-u", "127.0.0.1", "80"], "-u/--udp is not supported yet.");
     assert_fatal(&["--ssl", "127.0.0.1", "80"], "--ssl is not supported yet.");
-    assert_fatal(
-        &["-l", "-U", "/tmp/x"],
-        "-U/--unixsock is not supported yet.",
-    );
+    assert_fatal(&["--vsock", "-l", "5"], "--vsock is not supported yet.");
     assert_fatal(
         &["--proxy", "127.0.0.1:3128", "127.0.0.1", "80"],
         "--proxy is not supported yet.",

@@ -7,13 +7,13 @@
 //! `NCAT_PROTO`.
 
 use bytes::{Bytes, BytesMut};
-use std::net::SocketAddr;
 use std::process::Stdio;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
 use crate::io::stdio::{CHUNK, Stdout};
+use crate::net::stream::Endpoint;
 
 /// The program to run for each connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub struct ChildIo {
 
 /// Starts the child for a connection between `local` and `remote`. A child that cannot be
 /// started reports `exec: <reason>` on stderr and behaves as one that exited at once.
-pub fn spawn(cmd: &ExecCommand, local: SocketAddr, remote: SocketAddr) -> ChildIo {
+pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint) -> ChildIo {
     // execv semantics: a name without a slash is a file in the current directory.
     let program = if cmd.program.contains('/') {
         cmd.program.clone()
@@ -98,10 +98,10 @@ pub fn spawn(cmd: &ExecCommand, local: SocketAddr, remote: SocketAddr) -> ChildI
     command
         .arg0(&cmd.arg0)
         .args(&cmd.args)
-        .env("NCAT_REMOTE_ADDR", remote.ip().to_string())
-        .env("NCAT_REMOTE_PORT", remote.port().to_string())
-        .env("NCAT_LOCAL_ADDR", local.ip().to_string())
-        .env("NCAT_LOCAL_PORT", local.port().to_string())
+        .env("NCAT_REMOTE_ADDR", remote.host())
+        .env("NCAT_REMOTE_PORT", remote.port())
+        .env("NCAT_LOCAL_ADDR", local.host())
+        .env("NCAT_LOCAL_PORT", local.port())
         .env("NCAT_PROTO", "TCP")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -23,13 +23,11 @@
 use bytes::{Bytes, BytesMut};
 use std::future::{Future, pending};
 use std::io;
-use std::net::{Shutdown, TcpStream as StdTcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::io::crlf::Crlf;
@@ -37,6 +35,7 @@ use crate::io::kernel_copy::{self, CopyError};
 use crate::io::session_log::SessionLog;
 use crate::io::stdio::{self, CHUNK, Stdout};
 use crate::io::telnet::Telnet;
+use crate::net::stream::Stream;
 
 /// A linger that never gives up on the local side.
 pub const UNTIL_LOCAL_EOF: Duration = Duration::MAX;
@@ -146,15 +145,15 @@ impl Counters {
     }
 }
 
-/// Runs a session over a TCP connection, moving bytes in the kernel when nothing needs to see
-/// them, through the async path otherwise.
-pub async fn run_tcp(stream: TcpStream, rules: Rules, log: &SessionLog) -> Outcome {
+/// Runs a session between stdin/stdout and a connection, moving bytes in the kernel when
+/// nothing needs to see them, through the async path otherwise.
+pub async fn run_stdio(stream: Stream, rules: Rules, log: &SessionLog) -> Outcome {
     if !rules.is_plain(log) {
         let (reader, writer) = stream.into_split();
         let stdin = rules.read_stdin.then(stdio::spawn_stdin);
         return run(reader, writer, stdin, Stdout::spawn(), rules, log).await;
     }
-    let socket = match stream.into_std() {
+    let socket = match stream.into_fd() {
         Ok(socket) => Arc::new(socket),
         Err(e) => {
             return Outcome {
@@ -175,7 +174,8 @@ pub async fn run_tcp(stream: TcpStream, rules: Rules, log: &SessionLog) -> Outco
                 Err(CopyError::Read(_)) => {}
             }
             if rules.shutdown_on_eof {
-                let _ = socket.shutdown(Shutdown::Write);
+                // SAFETY: shutdown on a descriptor this function keeps open.
+                unsafe { libc::shutdown(socket.as_raw_fd(), libc::SHUT_WR) };
             }
             End::StdinDone
         }
@@ -218,7 +218,7 @@ where
 
 /// The copy threads may still be inside a system call on the socket when the session ends;
 /// its descriptor must stay valid until the process exits, so it is never closed here.
-fn keep_open_until_exit(socket: Arc<StdTcpStream>) {
+fn keep_open_until_exit(socket: Arc<OwnedFd>) {
     std::mem::forget(socket);
 }
 

@@ -4,6 +4,7 @@
 //! when stdin ends; with status 1 and Ncat's message when the socket fails.
 
 use std::net::IpAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -11,19 +12,31 @@ use crate::error::{Failure, idle_expired, strerror};
 use crate::io::pump::{self, End, Rules};
 use crate::io::stdio;
 use crate::mode::exec;
-use crate::net::connect::{Origin, connect};
+use crate::net::connect::{Origin, connect, connect_unix};
+use crate::net::stream::Stream;
 
 /// How long piped stdin may stay silent after the peer's EOF before the client gives up on it.
 const LINGER: Duration = Duration::from_millis(500);
 
-pub async fn run(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i32> {
+/// Where to connect.
+pub enum Target<'a> {
+    Tcp { addrs: &'a [IpAddr], port: u16 },
+    Unix(&'a Path),
+}
+
+pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
     let started = Instant::now();
-    let origin = Origin {
-        source_addr: cfg.source_addr,
-        source_port: cfg.source_port,
-        timeout: cfg.connect_timeout,
+    let stream = match target {
+        Target::Tcp { addrs, port } => {
+            let origin = Origin {
+                source_addr: cfg.source_addr,
+                source_port: cfg.source_port,
+                timeout: cfg.connect_timeout,
+            };
+            Stream::Tcp(connect(addrs, port, &origin).await?)
+        }
+        Target::Unix(path) => Stream::Unix(connect_unix(path).await?),
     };
-    let stream = connect(addrs, port, &origin).await?;
     if let Some(cmd) = &cfg.exec {
         return match exec::relay(stream, cmd, cfg).await {
             End::ReadFailed(e) | End::WriteFailed(e) => {
@@ -45,7 +58,7 @@ pub async fn run(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i3
         linger: (!stdio::stdin_is_terminal()).then_some(LINGER),
         transforms: cfg.transforms(),
     };
-    let outcome = pump::run_tcp(stream, rules, &cfg.log).await;
+    let outcome = pump::run_stdio(stream, rules, &cfg.log).await;
     match outcome.end {
         End::RemoteClosed | End::StdinDone => {
             tracing::info!(

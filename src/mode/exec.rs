@@ -7,18 +7,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::net::TcpStream;
 
 use crate::config::Config;
 use crate::io::exec::{self, ExecCommand};
 use crate::io::pump::{self, End, Rules, UNTIL_LOCAL_EOF};
+use crate::net::stream::Stream;
 
 /// Relays one connection to a new child running `cmd`.
-pub async fn relay(stream: TcpStream, cmd: &ExecCommand, cfg: &Config) -> End {
-    let (Ok(local), Ok(remote)) = (stream.local_addr(), stream.peer_addr()) else {
-        return End::RemoteClosed;
-    };
-    let child = exec::spawn(cmd, local, remote);
+pub async fn relay(stream: Stream, cmd: &ExecCommand, cfg: &Config) -> End {
+    let child = exec::spawn(cmd, &stream.local(), &stream.peer());
     let rules = Rules {
         read_stdin: true,
         send_stdin: true,

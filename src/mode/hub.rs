@@ -17,16 +17,17 @@
 //!
 //! Every message is a `Bytes` shared by all its recipients: one allocation, no per-client copy.
 
+use crate::mode::listen::admits;
+use crate::net::listener::log_connection;
+use crate::net::stream::{Endpoint, ReadHalf, Stream, WriteHalf};
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, IoSlice};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 
@@ -88,7 +89,8 @@ struct Outbox {
 
 struct Client {
     id: u32,
-    ip: IpAddr,
+    /// The address shown in chat announcements.
+    host: String,
     outbox: Mutex<Outbox>,
     wake: Notify,
 }
@@ -169,39 +171,28 @@ impl Hub {
     }
 
     /// Handles one accepted connection: the `-v` lines, the connection limit, then serving it.
-    pub fn admit(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
-        let ip = canonical_ip(peer.ip());
+    pub fn admit(self: &Arc<Self>, stream: Stream, peer: Endpoint) {
+        let ip = peer.ip().map(canonical_ip);
+        let host = ip.map_or_else(|| peer.host(), |ip| ip.to_string());
         let mut clients = self.clients();
         let id = lowest_free_id(&clients, self.settings.first_id);
-        if self.is_chat() {
-            tracing::info!("Connection from {ip} on file descriptor {id}.");
-        } else {
-            tracing::info!("Connection from {ip}.");
-        }
-        tracing::info!("Connection from {ip}:{}.", peer.port());
+        log_connection(&peer, self.is_chat().then_some(id));
         self.touch();
-        if clients.len() >= self.settings.max_conns {
-            tracing::info!(
-                "New connection denied: connection limit reached ({})",
-                clients.len()
-            );
+        let (max, count) = (self.settings.max_conns, clients.len());
+        if !admits(max, count, &self.settings.access, &peer) {
             return;
         }
-        if !self.settings.access.permits(ip) {
-            tracing::info!("New connection denied: not allowed");
-            return;
-        }
-        let _ = stream.set_nodelay(true);
+        stream.set_nodelay();
         let client = Arc::new(Client {
             id,
-            ip,
+            host: host.clone(),
             outbox: Mutex::new(Outbox::default()),
             wake: Notify::new(),
         });
         if self.is_chat() {
             let others: Vec<String> = clients
                 .values()
-                .map(|c| format!("{} as <user{}>", c.ip, c.id))
+                .map(|c| format!("{} as <user{}>", c.host, c.id))
                 .collect();
             let others = if others.is_empty() {
                 "nobody".to_string()
@@ -210,7 +201,7 @@ impl Hub {
             };
             clients.insert(id, client.clone());
             let text = format!(
-                "<announce> {ip} is connected as <user{id}>.\n<announce> already connected: {others}.\n"
+                "<announce> {host} is connected as <user{id}>.\n<announce> already connected: {others}.\n"
             );
             self.broadcast_locked(&clients, None, Bytes::from(text));
         } else {
@@ -231,7 +222,7 @@ impl Hub {
     }
 
     /// Reads one client until it leaves, routing what it sends.
-    async fn read_loop(&self, client: &Client, reader: OwnedReadHalf) -> Leave {
+    async fn read_loop(&self, client: &Client, reader: ReadHalf) -> Leave {
         let mut framer = self.is_chat().then(|| LineFramer::new(client.id));
         // Allocated only while the client is sending, so idle clients cost no buffer.
         let mut buf = BytesMut::new();
@@ -295,7 +286,7 @@ impl Hub {
     }
 
     /// Writes a client's queue to its socket until the client fails or stalls.
-    async fn write_loop(&self, client: &Client, mut writer: OwnedWriteHalf) -> Leave {
+    async fn write_loop(&self, client: &Client, mut writer: WriteHalf) -> Leave {
         let mut batch: VecDeque<Bytes> = VecDeque::new();
         loop {
             let shutdown = {
@@ -324,7 +315,7 @@ impl Hub {
     async fn write_batch(
         &self,
         client: &Client,
-        writer: &mut OwnedWriteHalf,
+        writer: &mut WriteHalf,
         batch: &mut VecDeque<Bytes>,
     ) -> Result<(), Leave> {
         let mut last_progress = Instant::now();
@@ -365,7 +356,7 @@ impl Hub {
     async fn write_or_stall(
         &self,
         client: &Client,
-        writer: &mut OwnedWriteHalf,
+        writer: &mut WriteHalf,
         slices: &[IoSlice<'_>],
         last_progress: Instant,
     ) -> Result<io::Result<usize>, Leave> {
@@ -464,7 +455,7 @@ impl Hub {
             self.broadcast_locked(&clients, None, Bytes::from(text));
         }
         self.population.send_replace(clients.len());
-        tracing::debug!("Closing connection from {}.", client.ip);
+        tracing::debug!("Closing connection from {}.", client.host);
     }
 
     /// Reads the listener's stdin while clients are connected and routes it: to every client
@@ -549,7 +540,7 @@ mod tests {
             .map(|&id| {
                 let client = Client {
                     id,
-                    ip: "127.0.0.1".parse().unwrap(),
+                    host: "127.0.0.1".into(),
                     outbox: Mutex::new(Outbox::default()),
                     wake: Notify::new(),
                 };

@@ -1,7 +1,6 @@
 //! Listen mode: bind, accept, and hand clients to the single-connection pump or to the hub.
 
-use std::net::SocketAddr;
-use tokio::net::TcpStream;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ListenKind};
@@ -11,21 +10,23 @@ use crate::io::pump::{self, End, Rules};
 use crate::io::stdio;
 use crate::mode::exec::{self, Relays};
 use crate::mode::hub::{Hub, Settings};
-use crate::net::listener;
-use std::sync::Arc;
+use crate::net::access::AccessList;
+use crate::net::listener::{self, log_connection};
+use crate::net::stream::{Endpoint, Stream};
 
-pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow::Result<i32> {
-    let listeners = listener::bind_all(addrs, cfg.test_banner)?;
+pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
+    let listeners = listener::bind_all(endpoints, cfg.test_banner)?;
     // Ncat's chat IDs are descriptor numbers: after stdio, the log files and the listeners.
     let first_id = 3 + cfg.log.files() + listeners.len() as u32;
     let (accepting, mut incoming) = listener::accept_all(listeners);
 
     if kind == ListenKind::Single {
-        let (stream, peer) = loop {
+        let (stream, _peer) = loop {
             let Some((stream, peer)) = incoming.recv().await else {
                 return Err(Failure::fatal("Unable to accept connections."));
             };
-            if admit_single(cfg, peer) {
+            log_connection(&peer, None);
+            if admits(cfg.max_conns, 0, &cfg.access, &peer) {
                 break (stream, peer);
             }
         };
@@ -38,7 +39,7 @@ pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow
                 _ => Ok(0),
             };
         }
-        return serve_single(cfg, stream, peer).await;
+        return serve_single(cfg, stream).await;
     }
 
     if let Some(cmd) = &cfg.exec {
@@ -81,24 +82,18 @@ pub async fn run(cfg: &Config, kind: ListenKind, addrs: &[SocketAddr]) -> anyhow
 async fn serve_exec_clients(
     cfg: &Config,
     cmd: &ExecCommand,
-    mut incoming: mpsc::Receiver<(TcpStream, SocketAddr)>,
+    mut incoming: mpsc::Receiver<(Stream, Endpoint)>,
 ) -> anyhow::Result<i32> {
     let relays = Relays::default();
     let cfg = Arc::new(cfg.clone());
     while let Some((stream, peer)) = incoming.recv().await {
-        tracing::info!("Connection from {}.", peer.ip());
-        tracing::info!("Connection from {}:{}.", peer.ip(), peer.port());
-        let Some(slot) = relays.try_start(cfg.max_conns) else {
-            tracing::info!(
-                "New connection denied: connection limit reached ({})",
-                relays.count()
-            );
-            continue;
-        };
-        if !cfg.access.permits(peer.ip()) {
-            tracing::info!("New connection denied: not allowed");
+        log_connection(&peer, None);
+        if !admits(cfg.max_conns, relays.count(), &cfg.access, &peer) {
             continue;
         }
+        let Some(slot) = relays.try_start(cfg.max_conns) else {
+            continue;
+        };
         let (cfg, cmd) = (cfg.clone(), cmd.clone());
         tokio::spawn(async move {
             exec::relay(stream, &cmd, &cfg).await;
@@ -108,17 +103,16 @@ async fn serve_exec_clients(
     Err(Failure::fatal("Unable to accept connections."))
 }
 
-/// The single-mode checks (`-m`, then `--allow`/`--deny`). Unlike Ncat 7.93, which stops
-/// listening before checking and then hangs, a refused client leaves the listener listening for
-/// the next one.
-fn admit_single(cfg: &Config, peer: SocketAddr) -> bool {
-    tracing::info!("Connection from {}.", peer.ip());
-    tracing::info!("Connection from {}:{}.", peer.ip(), peer.port());
-    if cfg.max_conns == 0 {
-        tracing::info!("New connection denied: connection limit reached (0)");
+/// The checks every accepted client goes through: the connection limit (`count` clients are
+/// being served), then `--allow`/`--deny` (Unix clients have no address to check). A refused
+/// client is closed by the caller. In single mode, unlike Ncat 7.93 (which stops listening
+/// before checking, then hangs), a refused client leaves the listener listening.
+pub fn admits(max_conns: usize, count: usize, access: &AccessList, peer: &Endpoint) -> bool {
+    if count >= max_conns {
+        tracing::info!("New connection denied: connection limit reached ({count})");
         return false;
     }
-    if !cfg.access.permits(peer.ip()) {
+    if peer.ip().is_some_and(|ip| !access.permits(ip)) {
         tracing::info!("New connection denied: not allowed");
         return false;
     }
@@ -126,7 +120,7 @@ fn admit_single(cfg: &Config, peer: SocketAddr) -> bool {
 }
 
 /// Serves the one client: status 0 when it closes, 1 (silently) when its connection fails.
-async fn serve_single(cfg: &Config, stream: TcpStream, _peer: SocketAddr) -> anyhow::Result<i32> {
+async fn serve_single(cfg: &Config, stream: Stream) -> anyhow::Result<i32> {
     let rules = Rules {
         read_stdin: true,
         send_stdin: !cfg.recv_only,
@@ -137,7 +131,7 @@ async fn serve_single(cfg: &Config, stream: TcpStream, _peer: SocketAddr) -> any
         linger: None,
         transforms: cfg.transforms(),
     };
-    let outcome = pump::run_tcp(stream, rules, &cfg.log).await;
+    let outcome = pump::run_stdio(stream, rules, &cfg.log).await;
     match outcome.end {
         End::RemoteClosed | End::StdinDone | End::StdoutGone => Ok(0),
         End::ReadFailed(_) | End::WriteFailed(_) => Ok(1),

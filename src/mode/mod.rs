@@ -11,8 +11,11 @@ use crate::config::{Config, Mode};
 /// Runs the configured mode and returns the exit status.
 pub async fn run(cfg: Config) -> anyhow::Result<i32> {
     match &cfg.mode {
-        Mode::Connect { addrs, port, .. } => connect::run(&cfg, addrs, *port).await,
-        Mode::Listen { kind, addrs } => listen::run(&cfg, *kind, addrs).await,
+        Mode::Connect { addrs, port, .. } => {
+            connect::run(&cfg, connect::Target::Tcp { addrs, port: *port }).await
+        }
+        Mode::ConnectUnix { path } => connect::run(&cfg, connect::Target::Unix(path)).await,
+        Mode::Listen { kind, endpoints } => listen::run(&cfg, *kind, endpoints).await,
         Mode::Probe { addrs, ports } => probe::run(&cfg, addrs, ports.clone()).await,
     }
 }

@@ -38,6 +38,17 @@ pub async fn connect(addrs: &[IpAddr], port: u16, origin: &Origin) -> anyhow::Re
     Err(Failure::network(format!("{last_reason}.")))
 }
 
+/// Connects to a Unix stream socket (`-U`).
+pub async fn connect_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixStream> {
+    match tokio::net::UnixStream::connect(path).await {
+        Ok(stream) => {
+            tracing::info!("Connected to {}.", path.display());
+            Ok(stream)
+        }
+        Err(e) => Err(Failure::network(format!("{}.", strerror(&e)))),
+    }
+}
+
 async fn attempt(target: SocketAddr, origin: &Origin) -> io::Result<TcpStream> {
     let socket = match target {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,

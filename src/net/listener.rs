@@ -3,27 +3,62 @@
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::error::{Failure, strerror};
 use crate::net::resolve::show_addr;
+use crate::net::stream::{Endpoint, Stream};
 
 /// Pending connections the kernel queues per listener. Ncat uses 10, which drops SYNs when many
 /// clients arrive at once; we use the kernel's own cap instead.
 const BACKLOG: i32 = 1024;
 
-/// Binds one TCP listener per address, in order, failing on the first address that cannot be
-/// bound (as Ncat does). Prints `Listening on` with the real port for each.
-pub fn bind_all(addrs: &[SocketAddr], test_banner: bool) -> Result<Vec<TcpListener>, Failure> {
-    addrs
+/// A listening socket.
+pub enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    async fn accept(&self) -> io::Result<(Stream, Endpoint)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, peer) = l.accept().await?;
+                Ok((Stream::Tcp(s), Endpoint::Ip(peer)))
+            }
+            Listener::Unix(l) => {
+                let (s, _) = l.accept().await?;
+                let stream = Stream::Unix(s);
+                let peer = stream.peer();
+                Ok((stream, peer))
+            }
+        }
+    }
+}
+
+/// Binds one listener per endpoint, in order, failing on the first that cannot be bound (as
+/// Ncat does). Prints `Listening on` with the real port (or the path) for each.
+pub fn bind_all(endpoints: &[Endpoint], test_banner: bool) -> Result<Vec<Listener>, Failure> {
+    endpoints
         .iter()
-        .map(|addr| {
-            let listener = bind(*addr)?;
-            let local = listener.local_addr().unwrap_or(*addr);
-            tracing::info!("Listening on {}", show_addr(&local));
+        .map(|endpoint| {
+            let listener = match endpoint {
+                Endpoint::Ip(addr) => {
+                    let listener = bind_tcp(*addr)?;
+                    let local = listener.local_addr().unwrap_or(*addr);
+                    tracing::info!("Listening on {}", show_addr(&local));
+                    Listener::Tcp(listener)
+                }
+                Endpoint::Unix(path) => {
+                    let listener = bind_unix(path)?;
+                    tracing::info!("Listening on {}", path.display());
+                    Listener::Unix(listener)
+                }
+            };
             if test_banner {
                 eprintln!("NCAT TEST: LISTEN");
             }
@@ -32,7 +67,7 @@ pub fn bind_all(addrs: &[SocketAddr], test_banner: bool) -> Result<Vec<TcpListen
         .collect()
 }
 
-fn bind(addr: SocketAddr) -> Result<TcpListener, Failure> {
+fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, Failure> {
     let open_error = |e: io::Error| {
         Failure::Fatal(format!(
             "Unable to open listening socket on {}: {}",
@@ -54,11 +89,16 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, Failure> {
     TcpListener::from_std(socket.into()).map_err(open_error)
 }
 
+/// Binds a Unix stream socket. As in Ncat, an existing path is an error and the socket file is
+/// left in place at exit.
+fn bind_unix(path: &Path) -> Result<UnixListener, Failure> {
+    UnixListener::bind(path)
+        .map_err(|e| Failure::Fatal(format!("bind to {}: {}.", path.display(), strerror(&e))))
+}
+
 /// Accepts on every listener and delivers the connections on one channel. Dropping the
 /// returned `JoinSet` stops accepting and closes the listening sockets.
-pub fn accept_all(
-    listeners: Vec<TcpListener>,
-) -> (JoinSet<()>, mpsc::Receiver<(TcpStream, SocketAddr)>) {
+pub fn accept_all(listeners: Vec<Listener>) -> (JoinSet<()>, mpsc::Receiver<(Stream, Endpoint)>) {
     let (tx, rx) = mpsc::channel(64);
     let mut tasks = JoinSet::new();
     for listener in listeners {
@@ -82,4 +122,21 @@ pub fn accept_all(
         });
     }
     (tasks, rx)
+}
+
+/// The two `-v` lines Ncat prints for every accepted connection (before any check).
+pub fn log_connection(peer: &Endpoint, chat_id: Option<u32>) {
+    match (peer, chat_id) {
+        (Endpoint::Ip(addr), Some(id)) => {
+            tracing::info!("Connection from {} on file descriptor {id}.", addr.ip());
+        }
+        (Endpoint::Ip(addr), None) => tracing::info!("Connection from {}.", addr.ip()),
+        (Endpoint::Unix(_), _) => {
+            tracing::info!("Connection from a client on Unix domain socket.");
+        }
+    }
+    match peer {
+        Endpoint::Ip(addr) => tracing::info!("Connection from {}.", show_addr(addr)),
+        Endpoint::Unix(path) => tracing::info!("Connection from {}.", path.display()),
+    }
 }

@@ -4,3 +4,4 @@ pub mod access;
 pub mod connect;
 pub mod listener;
 pub mod resolve;
+pub mod stream;

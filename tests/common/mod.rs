@@ -85,6 +85,15 @@ impl Proc {
         Self::listen_with(args, false)
     }
 
+    /// Starts a listener (`-v` is added) and waits until it listens (on a Unix path, say).
+    pub fn listen_ready(args: &[&str]) -> Proc {
+        let mut full = vec!["-v"];
+        full.extend_from_slice(args);
+        let proc = Proc::spawn(&full, false);
+        proc.wait_stderr("Listening on ");
+        proc
+    }
+
     pub fn listen_with(args: &[&str], null_stdin: bool) -> (Proc, u16) {
         let mut full = vec!["-v"];
         full.extend_from_slice(args);

@@ -1,0 +1,200 @@
+//! One stream type for every connection the program handles (TCP, Unix domain), so the pump,
+//! the hub and exec relays are written once.
+
+use std::io::{self, IoSlice};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpStream, UnixStream, tcp, unix};
+
+/// A connected stream.
+#[derive(Debug)]
+pub enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// Who is at the other end (or this end) of a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Ip(SocketAddr),
+    /// A Unix socket path; empty for an unnamed socket.
+    Unix(PathBuf),
+}
+
+impl Endpoint {
+    /// The IP address, for access control (Unix peers have none).
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Endpoint::Ip(addr) => Some(addr.ip()),
+            Endpoint::Unix(_) => None,
+        }
+    }
+
+    /// The host part as exec children (`NCAT_*_ADDR`) and chat announcements show it:
+    /// `localhost` for Unix sockets, as Ncat does.
+    pub fn host(&self) -> String {
+        match self {
+            Endpoint::Ip(addr) => addr.ip().to_string(),
+            Endpoint::Unix(_) => "localhost".into(),
+        }
+    }
+
+    /// The port as exec children see it (empty for Unix sockets).
+    pub fn port(&self) -> String {
+        match self {
+            Endpoint::Ip(addr) => addr.port().to_string(),
+            Endpoint::Unix(_) => String::new(),
+        }
+    }
+}
+
+impl Stream {
+    pub fn local(&self) -> Endpoint {
+        match self {
+            Stream::Tcp(s) => s
+                .local_addr()
+                .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
+            Stream::Unix(s) => Endpoint::Unix(unix_path(s.local_addr().ok())),
+        }
+    }
+
+    pub fn peer(&self) -> Endpoint {
+        match self {
+            Stream::Tcp(s) => s
+                .peer_addr()
+                .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
+            Stream::Unix(s) => Endpoint::Unix(unix_path(s.peer_addr().ok())),
+        }
+    }
+
+    /// Sends small writes at once (chat latency).
+    pub fn set_nodelay(&self) {
+        if let Stream::Tcp(s) = self {
+            let _ = s.set_nodelay(true);
+        }
+    }
+
+    pub fn into_split(self) -> (ReadHalf, WriteHalf) {
+        match self {
+            Stream::Tcp(s) => {
+                let (r, w) = s.into_split();
+                (ReadHalf::Tcp(r), WriteHalf::Tcp(w))
+            }
+            Stream::Unix(s) => {
+                let (r, w) = s.into_split();
+                (ReadHalf::Unix(r), WriteHalf::Unix(w))
+            }
+        }
+    }
+
+    /// The descriptor, in blocking-thread hands (the kernel copy path).
+    pub fn into_fd(self) -> io::Result<OwnedFd> {
+        Ok(match self {
+            Stream::Tcp(s) => OwnedFd::from(s.into_std()?),
+            Stream::Unix(s) => OwnedFd::from(s.into_std()?),
+        })
+    }
+}
+
+fn unix_path(addr: Option<tokio::net::unix::SocketAddr>) -> PathBuf {
+    addr.and_then(|a| a.as_pathname().map(PathBuf::from))
+        .unwrap_or_default()
+}
+
+/// The reading half of a [`Stream`].
+#[derive(Debug)]
+pub enum ReadHalf {
+    Tcp(tcp::OwnedReadHalf),
+    Unix(unix::OwnedReadHalf),
+}
+
+/// The writing half of a [`Stream`]; dropping it shuts the write side down.
+#[derive(Debug)]
+pub enum WriteHalf {
+    Tcp(tcp::OwnedWriteHalf),
+    Unix(unix::OwnedWriteHalf),
+}
+
+impl ReadHalf {
+    pub async fn readable(&self) -> io::Result<()> {
+        match self {
+            ReadHalf::Tcp(r) => r.readable().await,
+            ReadHalf::Unix(r) => r.readable().await,
+        }
+    }
+
+    pub fn try_read_buf(&self, buf: &mut bytes::BytesMut) -> io::Result<usize> {
+        match self {
+            ReadHalf::Tcp(r) => r.try_read_buf(buf),
+            ReadHalf::Unix(r) => r.try_read_buf(buf),
+        }
+    }
+}
+
+impl WriteHalf {
+    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            WriteHalf::Tcp(w) => w.try_write_vectored(bufs),
+            WriteHalf::Unix(w) => w.try_write_vectored(bufs),
+        }
+    }
+}
+
+impl AsyncRead for ReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ReadHalf::Tcp(r) => Pin::new(r).poll_read(cx, buf),
+            ReadHalf::Unix(r) => Pin::new(r).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for WriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Tcp(w) => Pin::new(w).poll_write(cx, buf),
+            WriteHalf::Unix(w) => Pin::new(w).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Tcp(w) => Pin::new(w).poll_write_vectored(cx, bufs),
+            WriteHalf::Unix(w) => Pin::new(w).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Tcp(w) => Pin::new(w).poll_flush(cx),
+            WriteHalf::Unix(w) => Pin::new(w).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Tcp(w) => Pin::new(w).poll_shutdown(cx),
+            WriteHalf::Unix(w) => Pin::new(w).poll_shutdown(cx),
+        }
+    }
+}
