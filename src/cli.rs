@@ -209,6 +209,9 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub stall_timeout: Option<String>,
+    /// Quit this long after stdin ends (UDP)
+    #[arg(short = 'q', value_name = "time", allow_hyphen_values = true)]
+    pub quit_after: Option<String>,
     /// Hidden: event engine selection (accepted for compatibility, has no effect)
     #[arg(long = "nsock-engine", value_name = "engine", hide = true)]
     pub nsock_engine: Option<String>,
@@ -265,6 +268,7 @@ Times are in seconds unless a unit follows: 'ms' milliseconds, 's' seconds,
       --broker               Relay each client's data to all other clients
       --chat                 Multi-user chat server (implies --broker)
       --stall-timeout <time> Drop a broker/chat client that stops reading (2s)
+  -q <time>                  With -u: quit this long after stdin ends
       --proxy <addr[:port]>  Connect through this proxy
       --proxy-type <type>    Proxy protocol: http, socks4 or socks5
       --proxy-auth <auth>    Proxy credentials (user:pass)

@@ -78,6 +78,10 @@ pub struct Config {
     pub stall_timeout: Duration,
     /// `-C`: LF to CRLF on the way to the network.
     pub crlf: bool,
+    /// `-u`: UDP instead of TCP.
+    pub udp: bool,
+    /// `-q`: with UDP, quit this long after stdin ends instead of at once.
+    pub quit_after: Option<Duration>,
     /// `-t`: answer Telnet negotiation (connect, `-l` and exec sessions).
     pub telnet: bool,
     /// `-d`: pause after every read.
@@ -123,7 +127,6 @@ fn unsupported(cli: &Cli) -> Option<&'static str> {
         (cli.lua_exec.is_some(), "--lua-exec"),
         (!cli.source_route.is_empty(), "-g"),
         (cli.source_route_pointer.is_some(), "-G"),
-        (cli.udp, "-u/--udp"),
         (cli.sctp, "--sctp"),
         (
             !cli.proxy.is_empty()
@@ -182,6 +185,41 @@ fn access_list(cli: &Cli, lookup: Lookup) -> Result<AccessList, Failure> {
         }
         Failure::Fatal(e.fatal)
     })
+}
+
+/// What UDP mode cannot do (yet, or as in Ncat).
+fn udp_checks(cli: &Cli, listen: bool, exec: bool) -> Result<(), Failure> {
+    let fatal = |msg: &str| Err(Failure::Fatal(msg.into()));
+    if !cli.udp {
+        if cli.quit_after.is_some() {
+            return fatal("-q is only supported with -u (UDP).");
+        }
+        return Ok(());
+    }
+    if cli.broker || cli.chat {
+        return fatal("UDP mode does not support connection brokering.");
+    }
+    if cli.keep_open && !exec {
+        return fatal(
+            "UDP mode does not support the -k or --keep-open options, except with --exec or --sh-exec.",
+        );
+    }
+    if exec {
+        return fatal("-e/-c is not supported yet with -u.");
+    }
+    if cli.unixsock {
+        return fatal("-U with -u (Unix datagram sockets) is not supported yet.");
+    }
+    if cli.zero_io {
+        return fatal("-z is not supported yet with -u.");
+    }
+    if cli.telnet {
+        return fatal("-t is not supported yet with -u.");
+    }
+    if listen && cli.quit_after.is_some() {
+        return fatal("-q is only supported in connect mode.");
+    }
+    Ok(())
 }
 
 /// `-U`: the positional argument is a path (a trailing port is ignored, as in Ncat).
@@ -259,6 +297,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         time_option(&cli.stall_timeout, "--stall-timeout")?.unwrap_or(DEFAULT_STALL_TIMEOUT);
     let delay = time_option(&cli.delay, "-d delay")?;
     let idle_timeout = time_option(&cli.idle_timeout, "-i timeout")?;
+    let quit_after = time_option(&cli.quit_after, "-q delay")?;
     let max_conns = match cli.max_conns.as_deref().map(parse::atoi) {
         None | Some(-1) => DEFAULT_MAX_CONNS,
         Some(n) if n < -1 => {
@@ -363,6 +402,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         },
     )?;
 
+    udp_checks(cli, listen, exec.is_some())?;
     let unix_path = unix_socket_path(cli, listen)?;
     let (host, resolved, port_range) = match unix_path {
         Some(_) => (None, None, DEFAULT_PORT..=DEFAULT_PORT),
@@ -456,6 +496,8 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         no_shutdown: cli.no_shutdown,
         stall_timeout,
         crlf: cli.crlf,
+        udp: cli.udp,
+        quit_after,
         telnet: cli.telnet,
         delay,
         idle_timeout,

@@ -147,7 +147,10 @@ fn invalid_combinations_exit_2() {
 
 #[test]
 fn unimplemented_options_say_so() {
-    assert_fatal(&["-u", "127.0.0.1", "80"], "-u/--udp is not supported yet.");
+    assert_fatal(
+        &["--sctp", "127.0.0.1", "80"],
+        "--sctp is not supported yet.",
+    );
     assert_fatal(&["--ssl", "127.0.0.1", "80"], "--ssl is not supported yet.");
     assert_fatal(&["--vsock", "-l", "5"], "--vsock is not supported yet.");
     assert_fatal(

@@ -5,12 +5,15 @@ pub mod exec;
 pub mod hub;
 pub mod listen;
 pub mod probe;
+pub mod udp;
 
 use crate::config::{Config, Mode};
 
 /// Runs the configured mode and returns the exit status.
 pub async fn run(cfg: Config) -> anyhow::Result<i32> {
     match &cfg.mode {
+        Mode::Connect { addrs, port, .. } if cfg.udp => udp::connect(&cfg, addrs, *port).await,
+        Mode::Listen { endpoints, .. } if cfg.udp => udp::listen(&cfg, endpoints).await,
         Mode::Connect { addrs, port, .. } => {
             connect::run(&cfg, connect::Target::Tcp { addrs, port: *port }).await
         }

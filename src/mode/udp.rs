@@ -1,0 +1,196 @@
+//! `-u`: UDP in connect mode and in single-peer listen mode.
+//!
+//! Each stdin read becomes one datagram (reads over the UDP maximum are cut into datagrams of
+//! at most 65,507 bytes); each datagram received goes to stdout whole, up to 64 KiB (Ncat 7.93
+//! truncates at 8 KiB). Connect mode ends at stdin EOF (or `-q` later), at an empty datagram from
+//! the peer, or with `Connection refused.` when the peer's port is closed (ICMP). The listener
+//! serves the first peer that sends a datagram and then only that peer; its stdin ending does
+//! not end it (as in Ncat 7.93).
+
+use bytes::{Bytes, BytesMut};
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+use crate::config::Config;
+use crate::error::{Failure, idle_expired, strerror};
+use crate::io::crlf::Crlf;
+use crate::io::stdio::{self, Stdout};
+use crate::mode::listen::admits;
+use crate::net::resolve::show_addr;
+use crate::net::stream::Endpoint;
+
+/// The largest UDP payload over IPv4.
+const MAX_DATAGRAM: usize = 65_507;
+
+pub async fn connect(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i32> {
+    let target = SocketAddr::new(addrs[0], port);
+    let wildcard = match target {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let local = SocketAddr::new(
+        cfg.source_addr.unwrap_or(wildcard),
+        cfg.source_port.unwrap_or(0),
+    );
+    let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
+    let socket = UdpSocket::bind(local).await.map_err(net_error)?;
+    socket.set_broadcast(true).map_err(net_error)?;
+    socket.connect(target).await.map_err(net_error)?;
+    tracing::info!("Connected to {}.", show_addr(&target));
+    session(cfg, socket, None, false).await
+}
+
+pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
+    let mut sockets = Vec::new();
+    for endpoint in endpoints {
+        if let Endpoint::Ip(addr) = endpoint {
+            let socket = bind(*addr)?;
+            let local = socket.local_addr().unwrap_or(*addr);
+            tracing::info!("Listening on {}", show_addr(&local));
+            sockets.push(socket);
+        }
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let (index, received) = first_datagram(&sockets, &mut buf).await;
+        let (n, peer) = received.map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
+        let endpoint = Endpoint::Ip(peer);
+        tracing::info!("Connection from {}.", peer.ip());
+        cfg.log.record(&buf[..n]);
+        if !admits(cfg.max_conns, 0, &cfg.access, &endpoint) {
+            continue;
+        }
+        let socket = sockets.swap_remove(index);
+        drop(sockets);
+        socket
+            .connect(peer)
+            .await
+            .map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
+        let first = Bytes::copy_from_slice(&buf[..n]);
+        return session(cfg, socket, Some(first), true).await;
+    }
+}
+
+fn bind(addr: SocketAddr) -> Result<UdpSocket, Failure> {
+    let bind_error =
+        |e: io::Error| Failure::Fatal(format!("bind to {}: {}.", show_addr(&addr), strerror(&e)));
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+        .map_err(bind_error)?;
+    socket.set_reuse_address(true).map_err(bind_error)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(bind_error)?;
+    }
+    socket.bind(&addr.into()).map_err(bind_error)?;
+    socket.set_nonblocking(true).map_err(bind_error)?;
+    UdpSocket::from_std(socket.into()).map_err(bind_error)
+}
+
+/// Waits for a datagram on any of the (one or two) listening sockets.
+async fn first_datagram(
+    sockets: &[UdpSocket],
+    buf: &mut [u8],
+) -> (usize, io::Result<(usize, SocketAddr)>) {
+    loop {
+        let ready = tokio::select! {
+            r = sockets[0].readable() => r.map(|_| 0),
+            r = async { sockets[1].readable().await }, if sockets.len() > 1 => r.map(|_| 1),
+        };
+        let index = match ready {
+            Ok(index) => index,
+            Err(e) => return (0, Err(e)),
+        };
+        match sockets[index].try_recv_from(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            result => return (index, result),
+        }
+    }
+}
+
+/// One peer's session over a connected socket.
+async fn session(
+    cfg: &Config,
+    socket: UdpSocket,
+    first: Option<Bytes>,
+    listening: bool,
+) -> anyhow::Result<i32> {
+    let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
+    let stdout = Stdout::spawn();
+    if let Some(first) = first.filter(|d| !d.is_empty() && !cfg.send_only) {
+        let _ = stdout.write(first).await;
+    }
+    let mut stdin = (!cfg.recv_only).then(stdio::spawn_stdin);
+    let mut crlf = cfg.crlf.then(Crlf::default);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut quit_at: Option<Instant> = None;
+    let mut last_read = Instant::now();
+    let idle = cfg.idle_timeout;
+    loop {
+        tokio::select! {
+            chunk = async { stdin.as_mut()?.recv().await }, if stdin.is_some() && quit_at.is_none() => {
+                last_read = Instant::now();
+                let Some(mut data) = chunk else {
+                    stdin = None;
+                    if listening {
+                        continue;
+                    }
+                    match cfg.quit_after {
+                        Some(delay) => {
+                            quit_at = Some(Instant::now() + delay);
+                            continue;
+                        }
+                        None => break,
+                    }
+                };
+                if let Some(delay) = cfg.delay {
+                    tokio::time::sleep(delay).await;
+                }
+                if let Some(crlf) = crlf.as_mut() {
+                    let mut converted = BytesMut::with_capacity(data.len() + 16);
+                    crlf.convert(&data, &mut converted);
+                    data = converted.freeze();
+                }
+                if cfg.recv_only && listening {
+                    continue;
+                }
+                for datagram in data.chunks(MAX_DATAGRAM) {
+                    cfg.log.record(datagram);
+                    socket.send(datagram).await.map_err(net_error)?;
+                }
+            }
+            received = socket.recv(&mut buf), if !cfg.send_only || listening => {
+                last_read = Instant::now();
+                let n = received.map_err(net_error)?;
+                if n == 0 {
+                    // An empty datagram ends a client; a listener ignores it.
+                    if listening {
+                        continue;
+                    }
+                    break;
+                }
+                cfg.log.record(&buf[..n]);
+                if let Some(delay) = cfg.delay {
+                    tokio::time::sleep(delay).await;
+                }
+                if !cfg.send_only && stdout.write(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                    return Ok(0);
+                }
+            }
+            _ = tokio::time::sleep_until(quit_at.unwrap_or_else(Instant::now)), if quit_at.is_some() => break,
+            _ = tokio::time::sleep_until(last_read + idle.unwrap_or_default()), if idle.is_some() => {
+                let idle = idle.unwrap_or_default();
+                if last_read.elapsed() >= idle {
+                    return Err(if listening {
+                        Failure::fatal(idle_expired(idle))
+                    } else {
+                        Failure::network(idle_expired(idle))
+                    });
+                }
+            }
+        }
+    }
+    let _ = stdout.close().await;
+    Ok(0)
+}

@@ -1,0 +1,111 @@
+//! `-u`: UDP connect and listen.
+
+mod common;
+
+use common::*;
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+fn server() -> (UdpSocket, String) {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(PATIENCE)).unwrap();
+    let port = sock.local_addr().unwrap().port().to_string();
+    (sock, port)
+}
+
+#[test]
+fn connect_sends_datagrams_and_an_empty_one_ends_it() {
+    let (srv, port) = server();
+    let mut client = Proc::spawn(&["-u", "127.0.0.1", &port], false);
+    client.write_stdin(b"hello\n");
+    let mut buf = vec![0u8; 70_000];
+    let (n, peer) = srv.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hello\n");
+    // A datagram far above Ncat's 8 KiB arrives whole.
+    let big = pattern(60_000, 3);
+    srv.send_to(&big, peer).unwrap();
+    assert_eq!(client.wait_stdout_len(60_000), big);
+    srv.send_to(b"", peer).unwrap();
+    assert!(client.wait_exit().success());
+}
+
+#[test]
+fn stdin_eof_ends_the_client_unless_q_waits() {
+    let (srv, port) = server();
+    let mut quick = Proc::spawn(&["-u", "127.0.0.1", &port], false);
+    quick.write_stdin(b"q1");
+    quick.close_stdin();
+    assert!(quick.wait_exit().success());
+    let mut buf = [0u8; 16];
+    let _ = srv.recv_from(&mut buf).unwrap();
+
+    let mut waiting = Proc::spawn(&["-u", "-q", "2", "127.0.0.1", &port], false);
+    waiting.write_stdin(b"query");
+    waiting.close_stdin();
+    let (n, peer) = srv.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"query");
+    std::thread::sleep(Duration::from_millis(200));
+    srv.send_to(b"answer", peer).unwrap();
+    assert_eq!(waiting.wait_stdout_len(6), b"answer");
+    let started = Instant::now();
+    assert!(waiting.wait_exit().success());
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn closed_port_is_connection_refused() {
+    let (srv, port) = server();
+    drop(srv);
+    let mut client = Proc::spawn(&["-u", "127.0.0.1", &port], false);
+    client.write_stdin(b"anyone?");
+    assert_eq!(client.wait_exit().code(), Some(1));
+    assert_eq!(client.stderr(), "Ncat: Connection refused.\n");
+}
+
+#[test]
+fn listener_serves_the_first_peer() {
+    let (mut listener, port) = Proc::listen(&["-u", "-l", "127.0.0.1", "0"]);
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(PATIENCE)).unwrap();
+    peer.send_to(b"first\n", ("127.0.0.1", port)).unwrap();
+    assert_eq!(listener.wait_stdout_len(6), b"first\n");
+    listener.wait_stderr("Ncat: Connection from 127.0.0.1.\n");
+    listener.write_stdin(b"back\n");
+    let mut buf = [0u8; 64];
+    let (n, _) = peer.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"back\n");
+    // Another source is not heard: the socket is connected to the first peer.
+    let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+    other.send_to(b"intruder\n", ("127.0.0.1", port)).unwrap();
+    peer.send_to(b"second\n", ("127.0.0.1", port)).unwrap();
+    assert_eq!(listener.wait_stdout_len(13), b"first\nsecond\n");
+    // stdin EOF does not end a UDP listener (as in Ncat 7.93).
+    listener.close_stdin();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(listener.is_running());
+}
+
+#[test]
+fn udp_option_errors() {
+    for (args, msg) in [
+        (
+            &["-u", "-l", "--broker", "9"][..],
+            "UDP mode does not support connection brokering.",
+        ),
+        (
+            &["-u", "-l", "-k", "9"][..],
+            "UDP mode does not support the -k or --keep-open options, except with --exec or --sh-exec.",
+        ),
+        (
+            &["-q", "1", "127.0.0.1", "9"][..],
+            "-q is only supported with -u (UDP).",
+        ),
+    ] {
+        let out = ncat().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("Ncat: {msg} QUITTING.\n")
+        );
+    }
+}
