@@ -618,8 +618,8 @@ mod tests {
             fatal("Invalid -w timeout \"0\" (must be greater than 0 and less than 2147483s).")
         );
         assert_eq!(
-            err("ncat -u 127.0.0.1 80"),
-            fatal("-u/--udp is not supported yet.")
+            err("ncat --sctp 127.0.0.1 80"),
+            fatal("--sctp is not supported yet.")
         );
     }
 
