@@ -152,14 +152,20 @@ fn chat_ids_follow_the_listening_sockets() {
     );
 }
 
-#[test]
-fn chat_escapes_every_byte_value() {
-    let (_listener, port) = Proc::listen(&["-l", "--chat", "127.0.0.1", "0"]);
+/// A chat server with two clients, <user4> and <user5>, past their join announcements.
+fn chat_pair() -> (Proc, TcpStream, TcpStream) {
+    let (listener, port) = Proc::listen(&["-l", "--chat", "127.0.0.1", "0"]);
     let mut a = connect(port);
     read_until(&mut a, b"nobody.\n");
     let mut b = connect(port);
     read_until(&mut b, b"<user4>.\n");
     read_until(&mut a, b"<user4>.\n");
+    (listener, a, b)
+}
+
+#[test]
+fn chat_escapes_every_byte_value() {
+    let (_listener, mut a, mut b) = chat_pair();
 
     let all: Vec<u8> = (0..=255u8).filter(|&b| b != b'\n').chain([b'\n']).collect();
     a.write_all(&all).unwrap();
@@ -176,12 +182,7 @@ fn chat_escapes_every_byte_value() {
 
 #[test]
 fn chat_frames_by_line() {
-    let (_listener, port) = Proc::listen(&["-l", "--chat", "127.0.0.1", "0"]);
-    let mut a = connect(port);
-    read_until(&mut a, b"nobody.\n");
-    let mut b = connect(port);
-    read_until(&mut b, b"<user4>.\n");
-    read_until(&mut a, b"<user4>.\n");
+    let (_listener, mut a, mut b) = chat_pair();
 
     // A line sent in pieces gets one prefix.
     a.write_all(b"hel").unwrap();

@@ -190,16 +190,21 @@ fn idle_timer_restarts_on_reads() {
     assert_eq!(client.stdout(), b"....");
 }
 
+/// A listener ended by a 300 ms `-i`: fatal, status 2.
+fn assert_idle_fatal(listener: &mut Proc) {
+    assert_eq!(listener.wait_exit().code(), Some(2));
+    let stderr = listener.stderr();
+    assert!(
+        stderr.ends_with("Ncat: Idle timeout expired (300 ms). QUITTING.\n"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn idle_timeout_in_listen_mode_is_fatal() {
     let (mut listener, port) = Proc::listen(&["-l", "-i", "300ms", "127.0.0.1", "0"]);
     let _c = connect(port);
-    assert_eq!(listener.wait_exit().code(), Some(2));
-    assert!(
-        listener
-            .stderr()
-            .ends_with("Ncat: Idle timeout expired (300 ms). QUITTING.\n")
-    );
+    assert_idle_fatal(&mut listener);
 }
 
 #[test]
@@ -213,12 +218,7 @@ fn idle_timeout_in_broker_runs_only_with_clients() {
     let mut a = connect(port);
     let _b = connect(port);
     a.write_all(b"x").unwrap();
-    assert_eq!(listener.wait_exit().code(), Some(2));
-    assert!(
-        listener
-            .stderr()
-            .ends_with("Ncat: Idle timeout expired (300 ms). QUITTING.\n")
-    );
+    assert_idle_fatal(&mut listener);
 }
 
 #[test]

@@ -103,27 +103,43 @@ fn first_call(result: io::Result<usize>, started: bool) -> Result<io::Result<usi
     }
 }
 
-fn splice_direct(
-    from: RawFd,
-    to: RawFd,
+/// Repeats a copying call until it reports EOF. `on_block` waits when an end is not ready;
+/// `on_error` says which end a failure belongs to.
+fn repeat_until_eof(
+    mut call: impl FnMut() -> io::Result<usize>,
+    mut on_block: impl FnMut(),
+    on_error: impl Fn(io::Error) -> CopyError,
     moved: &AtomicU64,
 ) -> Result<Result<(), CopyError>, Unsupported> {
     let mut started = false;
     loop {
-        match first_call(splice(from, to, SPAN), started)? {
+        match first_call(call(), started)? {
             Ok(0) => return Ok(Ok(())),
             Ok(n) => {
                 started = true;
                 moved.fetch_add(n as u64, Ordering::Relaxed);
             }
-            Err(e) if would_block(&e) => {
-                wait(from, libc::POLLIN);
-                wait(to, libc::POLLOUT);
-            }
-            // One call moves between two ends: tell which failed by what each end is.
-            Err(e) => return Ok(Err(blame(from, e))),
+            Err(e) if would_block(&e) => on_block(),
+            Err(e) => return Ok(Err(on_error(e))),
         }
     }
+}
+
+fn splice_direct(
+    from: RawFd,
+    to: RawFd,
+    moved: &AtomicU64,
+) -> Result<Result<(), CopyError>, Unsupported> {
+    repeat_until_eof(
+        || splice(from, to, SPAN),
+        || {
+            wait(from, libc::POLLIN);
+            wait(to, libc::POLLOUT);
+        },
+        // One call moves between two ends: tell which failed by what each end is.
+        |e| blame(from, e),
+        moved,
+    )
 }
 
 fn sendfile(
@@ -131,20 +147,13 @@ fn sendfile(
     to: RawFd,
     moved: &AtomicU64,
 ) -> Result<Result<(), CopyError>, Unsupported> {
-    let mut started = false;
-    loop {
+    repeat_until_eof(
         // SAFETY: plain fds; a null offset uses and advances the file position.
-        let ret = check(unsafe { libc::sendfile(to, from, std::ptr::null_mut(), SPAN) });
-        match first_call(ret, started)? {
-            Ok(0) => return Ok(Ok(())),
-            Ok(n) => {
-                started = true;
-                moved.fetch_add(n as u64, Ordering::Relaxed);
-            }
-            Err(e) if would_block(&e) => wait(to, libc::POLLOUT),
-            Err(e) => return Ok(Err(CopyError::Write(e))),
-        }
-    }
+        || check(unsafe { libc::sendfile(to, from, std::ptr::null_mut(), SPAN) }),
+        || wait(to, libc::POLLOUT),
+        CopyError::Write,
+        moved,
+    )
 }
 
 /// A socket or device on both ends: splice into a private pipe, then out of it.

@@ -168,15 +168,19 @@ impl HostSet {
                 }
             }
         };
-        if let Some(ip) = numeric_address(base) {
+        // An address with the mask, in the IPv6 space.
+        let network = |ip: IpAddr| -> Result<Entry, Option<String>> {
             let prefix = match ip {
                 IpAddr::V4(_) => bits(32)? + 96,
                 IpAddr::V6(_) => bits(128)?,
             };
-            self.entries.push(Entry::Network {
+            Ok(Entry::Network {
                 addr: to_v6(ip),
                 prefix,
-            });
+            })
+        };
+        if let Some(ip) = numeric_address(base) {
+            self.entries.push(network(ip)?);
             return Ok(());
         }
         if let Some(ranges) = octet_pattern(base) {
@@ -189,14 +193,7 @@ impl HostSet {
         let addrs = resolve::resolve(base, lookup.family, lookup.numeric_only)
             .map_err(|e| Some(format!("Error resolving name \"{base}\": {e}")))?;
         for ip in addrs {
-            let prefix = match ip {
-                IpAddr::V4(_) => bits(32)? + 96,
-                IpAddr::V6(_) => bits(128)?,
-            };
-            self.entries.push(Entry::Network {
-                addr: to_v6(ip),
-                prefix,
-            });
+            self.entries.push(network(ip)?);
         }
         Ok(())
     }
