@@ -210,9 +210,6 @@ fn udp_checks(cli: &Cli, listen: bool, exec: bool) -> Result<(), Failure> {
     if cli.unixsock {
         return fatal("-U with -u (Unix datagram sockets) is not supported yet.");
     }
-    if cli.zero_io {
-        return fatal("-z is not supported yet with -u.");
-    }
     if cli.telnet {
         return fatal("-t is not supported yet with -u.");
     }

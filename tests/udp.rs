@@ -109,3 +109,28 @@ fn udp_option_errors() {
         );
     }
 }
+
+#[test]
+fn probe_reports_open_and_closed_udp_ports() {
+    let (srv, port) = server();
+    let out = ncat()
+        .args(["-u", "-z", "-v", "-i", "300ms", "127.0.0.1", &port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Ncat: UDP packet sent successfully\n"),
+        "{stderr}"
+    );
+    let mut buf = [1u8; 4];
+    let (n, _) = srv.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], [0]);
+    drop(srv);
+    let out = ncat()
+        .args(["-u", "-z", "-v", "127.0.0.1", &port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).ends_with("Ncat: Connection refused.\n"));
+}

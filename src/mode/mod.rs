@@ -14,6 +14,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<i32> {
     match &cfg.mode {
         Mode::Connect { addrs, port, .. } if cfg.udp => udp::connect(&cfg, addrs, *port).await,
         Mode::Listen { endpoints, .. } if cfg.udp => udp::listen(&cfg, endpoints).await,
+        Mode::Probe { addrs, ports } if cfg.udp => udp::probe(&cfg, addrs, ports.clone()).await,
         Mode::Connect { addrs, port, .. } => {
             connect::run(&cfg, connect::Target::Tcp { addrs, port: *port }).await
         }

@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
@@ -25,8 +26,54 @@ use crate::net::stream::Endpoint;
 /// The largest UDP payload over IPv4.
 const MAX_DATAGRAM: usize = 65_507;
 
+/// How long `-u -z` waits for an ICMP refusal when `-i` does not say.
+const PROBE_WAIT: Duration = Duration::from_secs(2);
+
+/// `-u -z`: sends one NUL byte to each port and waits (`-i`, default 2 s) for a refusal.
+/// Silence counts as open, as in Ncat. The status is 0 when any port looked open.
+pub async fn probe(
+    cfg: &Config,
+    addrs: &[IpAddr],
+    ports: std::ops::RangeInclusive<u16>,
+) -> anyhow::Result<i32> {
+    let mut any_open = false;
+    for port in ports {
+        let socket = match open_connected(cfg, SocketAddr::new(addrs[0], port)).await {
+            Ok(socket) => socket,
+            Err(failure) => {
+                tracing::info!("{}", failure.to_string().trim_start_matches("Ncat: "));
+                continue;
+            }
+        };
+        let mut buf = [0u8; 1];
+        let refused = match socket.send(&[0]).await {
+            Err(e) => Some(e),
+            Ok(_) => {
+                let wait = cfg.idle_timeout.unwrap_or(PROBE_WAIT);
+                tokio::time::timeout(wait, socket.recv(&mut buf))
+                    .await
+                    .ok()
+                    .and_then(|r| r.err())
+            }
+        };
+        match refused {
+            Some(e) => tracing::info!("{}.", strerror(&e)),
+            None => {
+                any_open = true;
+                tracing::info!("UDP packet sent successfully");
+            }
+        }
+    }
+    Ok(if any_open { 0 } else { 1 })
+}
+
 pub async fn connect(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i32> {
-    let target = SocketAddr::new(addrs[0], port);
+    let socket = open_connected(cfg, SocketAddr::new(addrs[0], port)).await?;
+    session(cfg, socket, None, false).await
+}
+
+/// A UDP socket bound as `-s`/`-p` say and connected to `target`.
+async fn open_connected(cfg: &Config, target: SocketAddr) -> anyhow::Result<UdpSocket> {
     let wildcard = match target {
         SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
@@ -40,7 +87,7 @@ pub async fn connect(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Resul
     socket.set_broadcast(true).map_err(net_error)?;
     socket.connect(target).await.map_err(net_error)?;
     tracing::info!("Connected to {}.", show_addr(&target));
-    session(cfg, socket, None, false).await
+    Ok(socket)
 }
 
 pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
