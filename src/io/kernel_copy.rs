@@ -250,9 +250,12 @@ fn write_all(to: RawFd, mut data: &[u8]) -> Result<(), CopyError> {
     Ok(())
 }
 
-/// For a direct splice, the error belongs to the socket end when there is one.
+/// For a direct splice, which end failed: EPIPE is always the writing end (its reader is
+/// gone); anything else belongs to the socket end when there is one.
 fn blame(from: RawFd, e: io::Error) -> CopyError {
-    if is_socket(from) {
+    if e.raw_os_error() == Some(libc::EPIPE) {
+        CopyError::Write(e)
+    } else if is_socket(from) {
         CopyError::Read(e)
     } else {
         CopyError::Write(e)
