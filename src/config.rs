@@ -204,8 +204,8 @@ fn udp_checks(cli: &Cli, listen: bool, exec: bool) -> Result<(), Failure> {
             "UDP mode does not support the -k or --keep-open options, except with --exec or --sh-exec.",
         );
     }
-    if exec {
-        return fatal("-e/-c is not supported yet with -u.");
+    if exec && cli.keep_open {
+        return fatal("-k with -e/-c is not supported yet with -u.");
     }
     if cli.unixsock {
         return fatal("-U with -u (Unix datagram sockets) is not supported yet.");

@@ -134,3 +134,30 @@ fn probe_reports_open_and_closed_udp_ports() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).ends_with("Ncat: Connection refused.\n"));
 }
+
+#[test]
+fn exec_over_udp_listen_and_connect() {
+    let (_listener, port) = Proc::listen(&[
+        "-u",
+        "-l",
+        "-c",
+        "read x; echo got $x $NCAT_PROTO",
+        "127.0.0.1",
+        "0",
+    ]);
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(PATIENCE)).unwrap();
+    peer.send_to(b"ping\n", ("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 256];
+    let (n, _) = peer.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"got ping UDP\n");
+
+    let (srv, port) = server();
+    let out = ncat()
+        .args(["-u", "-c", "echo hello $NCAT_PROTO", "127.0.0.1", &port])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (n, _) = srv.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hello UDP\n");
+}

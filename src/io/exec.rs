@@ -87,7 +87,7 @@ pub struct ChildIo {
 
 /// Starts the child for a connection between `local` and `remote`. A child that cannot be
 /// started reports `exec: <reason>` on stderr and behaves as one that exited at once.
-pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint) -> ChildIo {
+pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str) -> ChildIo {
     // execv semantics: a name without a slash is a file in the current directory.
     let program = if cmd.program.contains('/') {
         cmd.program.clone()
@@ -102,7 +102,7 @@ pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint) -> ChildIo 
         .env("NCAT_REMOTE_PORT", remote.port())
         .env("NCAT_LOCAL_ADDR", local.host())
         .env("NCAT_LOCAL_PORT", local.port())
-        .env("NCAT_PROTO", "TCP")
+        .env("NCAT_PROTO", proto)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

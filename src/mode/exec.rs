@@ -15,7 +15,7 @@ use crate::net::stream::Stream;
 
 /// Relays one connection to a new child running `cmd`.
 pub async fn relay(stream: Stream, cmd: &ExecCommand, cfg: &Config) -> End {
-    let child = exec::spawn(cmd, &stream.local(), &stream.peer());
+    let child = exec::spawn(cmd, &stream.local(), &stream.peer(), stream.proto());
     let rules = Rules {
         read_stdin: true,
         send_stdin: true,

@@ -19,12 +19,12 @@ use crate::config::Config;
 use crate::error::{Failure, idle_expired, strerror};
 use crate::io::crlf::Crlf;
 use crate::io::stdio::{self, Stdout};
+use crate::mode::exec;
 use crate::mode::listen::admits;
 use crate::net::resolve::show_addr;
-use crate::net::stream::Endpoint;
+use crate::net::stream::{Endpoint, Stream};
 
-/// The largest UDP payload over IPv4.
-const MAX_DATAGRAM: usize = 65_507;
+use crate::net::stream::MAX_DATAGRAM;
 
 /// How long `-u -z` waits for an ICMP refusal when `-i` does not say.
 const PROBE_WAIT: Duration = Duration::from_secs(2);
@@ -69,6 +69,10 @@ pub async fn probe(
 
 pub async fn connect(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i32> {
     let socket = open_connected(cfg, SocketAddr::new(addrs[0], port)).await?;
+    if let Some(cmd) = &cfg.exec {
+        exec::relay(Stream::Udp(socket), cmd, cfg).await;
+        return Ok(0);
+    }
     session(cfg, socket, None, false).await
 }
 
@@ -102,12 +106,19 @@ pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32>
     }
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let (index, received) = first_datagram(&sockets, &mut buf).await;
+        // With exec, the first datagram stays queued for the relay to read (peeked, not taken).
+        let peek = cfg.exec.is_some();
+        let (index, received) = first_datagram(&sockets, &mut buf, peek).await;
         let (n, peer) = received.map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
         let endpoint = Endpoint::Ip(peer);
         tracing::info!("Connection from {}.", peer.ip());
-        cfg.log.record(&buf[..n]);
+        if !peek {
+            cfg.log.record(&buf[..n]);
+        }
         if !admits(cfg.max_conns, 0, &cfg.access, &endpoint) {
+            if peek {
+                let _ = sockets[index].try_recv_from(&mut buf);
+            }
             continue;
         }
         let socket = sockets.swap_remove(index);
@@ -116,6 +127,10 @@ pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32>
             .connect(peer)
             .await
             .map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
+        if let Some(cmd) = &cfg.exec {
+            exec::relay(Stream::Udp(socket), cmd, cfg).await;
+            return Ok(0);
+        }
         let first = Bytes::copy_from_slice(&buf[..n]);
         return session(cfg, socket, Some(first), true).await;
     }
@@ -139,6 +154,7 @@ fn bind(addr: SocketAddr) -> Result<UdpSocket, Failure> {
 async fn first_datagram(
     sockets: &[UdpSocket],
     buf: &mut [u8],
+    peek: bool,
 ) -> (usize, io::Result<(usize, SocketAddr)>) {
     loop {
         let ready = tokio::select! {
@@ -149,7 +165,12 @@ async fn first_datagram(
             Ok(index) => index,
             Err(e) => return (0, Err(e)),
         };
-        match sockets[index].try_recv_from(buf) {
+        let received = if peek {
+            sockets[index].try_peek_from(buf)
+        } else {
+            sockets[index].try_recv_from(buf)
+        };
+        match received {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             result => return (index, result),
         }

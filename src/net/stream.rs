@@ -6,15 +6,22 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpStream, UnixStream, tcp, unix};
+use tokio::net::{TcpStream, UdpSocket, UnixStream, tcp, unix};
+
+/// The largest UDP payload over IPv4: longer writes are cut to this size.
+pub const MAX_DATAGRAM: usize = 65_507;
 
 /// A connected stream.
 #[derive(Debug)]
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// A connected UDP socket: each read is one datagram (an empty one reads as EOF), each
+    /// write one datagram.
+    Udp(UdpSocket),
 }
 
 /// Who is at the other end (or this end) of a stream.
@@ -59,6 +66,17 @@ impl Stream {
                 .local_addr()
                 .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
             Stream::Unix(s) => Endpoint::Unix(unix_path(s.local_addr().ok())),
+            Stream::Udp(s) => s
+                .local_addr()
+                .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
+        }
+    }
+
+    /// `NCAT_PROTO` for exec children (Unix stream sockets count as TCP, as in Ncat).
+    pub fn proto(&self) -> &'static str {
+        match self {
+            Stream::Tcp(_) | Stream::Unix(_) => "TCP",
+            Stream::Udp(_) => "UDP",
         }
     }
 
@@ -68,6 +86,9 @@ impl Stream {
                 .peer_addr()
                 .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
             Stream::Unix(s) => Endpoint::Unix(unix_path(s.peer_addr().ok())),
+            Stream::Udp(s) => s
+                .peer_addr()
+                .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
         }
     }
 
@@ -88,6 +109,10 @@ impl Stream {
                 let (r, w) = s.into_split();
                 (ReadHalf::Unix(r), WriteHalf::Unix(w))
             }
+            Stream::Udp(s) => {
+                let s = Arc::new(s);
+                (ReadHalf::Udp(s.clone()), WriteHalf::Udp(s))
+            }
         }
     }
 
@@ -96,6 +121,7 @@ impl Stream {
         Ok(match self {
             Stream::Tcp(s) => OwnedFd::from(s.into_std()?),
             Stream::Unix(s) => OwnedFd::from(s.into_std()?),
+            Stream::Udp(s) => OwnedFd::from(s.into_std()?),
         })
     }
 }
@@ -110,6 +136,7 @@ fn unix_path(addr: Option<tokio::net::unix::SocketAddr>) -> PathBuf {
 pub enum ReadHalf {
     Tcp(tcp::OwnedReadHalf),
     Unix(unix::OwnedReadHalf),
+    Udp(Arc<UdpSocket>),
 }
 
 /// The writing half of a [`Stream`]; dropping it shuts the write side down.
@@ -117,6 +144,7 @@ pub enum ReadHalf {
 pub enum WriteHalf {
     Tcp(tcp::OwnedWriteHalf),
     Unix(unix::OwnedWriteHalf),
+    Udp(Arc<UdpSocket>),
 }
 
 impl ReadHalf {
@@ -124,6 +152,7 @@ impl ReadHalf {
         match self {
             ReadHalf::Tcp(r) => r.readable().await,
             ReadHalf::Unix(r) => r.readable().await,
+            ReadHalf::Udp(r) => r.readable().await,
         }
     }
 
@@ -131,6 +160,7 @@ impl ReadHalf {
         match self {
             ReadHalf::Tcp(r) => r.try_read_buf(buf),
             ReadHalf::Unix(r) => r.try_read_buf(buf),
+            ReadHalf::Udp(r) => r.try_recv_buf(buf),
         }
     }
 }
@@ -140,6 +170,7 @@ impl WriteHalf {
         match self {
             WriteHalf::Tcp(w) => w.try_write_vectored(bufs),
             WriteHalf::Unix(w) => w.try_write_vectored(bufs),
+            WriteHalf::Udp(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
         }
     }
 }
@@ -153,6 +184,7 @@ impl AsyncRead for ReadHalf {
         match self.get_mut() {
             ReadHalf::Tcp(r) => Pin::new(r).poll_read(cx, buf),
             ReadHalf::Unix(r) => Pin::new(r).poll_read(cx, buf),
+            ReadHalf::Udp(r) => r.poll_recv(cx, buf),
         }
     }
 }
@@ -166,6 +198,7 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_write(cx, buf),
             WriteHalf::Unix(w) => Pin::new(w).poll_write(cx, buf),
+            WriteHalf::Udp(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
         }
     }
 
@@ -177,6 +210,13 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_write_vectored(cx, bufs),
             WriteHalf::Unix(w) => Pin::new(w).poll_write_vectored(cx, bufs),
+            WriteHalf::Udp(w) => {
+                let first = bufs
+                    .iter()
+                    .find(|b| !b.is_empty())
+                    .map_or(&[][..], |b| &b[..]);
+                w.poll_send(cx, &first[..first.len().min(MAX_DATAGRAM)])
+            }
         }
     }
 
@@ -188,6 +228,7 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_flush(cx),
+            WriteHalf::Udp(_) => Poll::Ready(Ok(())),
         }
     }
 
@@ -195,6 +236,8 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_shutdown(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_shutdown(cx),
+            // Datagrams have no half-close.
+            WriteHalf::Udp(_) => Poll::Ready(Ok(())),
         }
     }
 }
