@@ -199,11 +199,6 @@ fn udp_checks(cli: &Cli, listen: bool, exec: bool) -> Result<(), Failure> {
     if cli.broker || cli.chat {
         return fatal("UDP mode does not support connection brokering.");
     }
-    if cli.keep_open && !exec {
-        return fatal(
-            "UDP mode does not support the -k or --keep-open options, except with --exec or --sh-exec.",
-        );
-    }
     if exec && cli.keep_open {
         return fatal("-k with -e/-c is not supported yet with -u.");
     }

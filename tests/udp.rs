@@ -93,10 +93,6 @@ fn udp_option_errors() {
             "UDP mode does not support connection brokering.",
         ),
         (
-            &["-u", "-l", "-k", "9"][..],
-            "UDP mode does not support the -k or --keep-open options, except with --exec or --sh-exec.",
-        ),
-        (
             &["-q", "1", "127.0.0.1", "9"][..],
             "-q is only supported with -u (UDP).",
         ),
@@ -160,4 +156,32 @@ fn exec_over_udp_listen_and_connect() {
     assert!(out.status.success());
     let (n, _) = srv.recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"hello UDP\n");
+}
+
+#[test]
+fn keep_open_listener_serves_several_peers() {
+    let (mut listener, port) = Proc::listen(&["-u", "-lk", "-m", "2", "127.0.0.1", "0"]);
+    let peers: Vec<UdpSocket> = (0..3)
+        .map(|_| {
+            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.set_read_timeout(Some(PATIENCE)).unwrap();
+            s
+        })
+        .collect();
+    peers[0].send_to(b"one\n", ("127.0.0.1", port)).unwrap();
+    listener.wait_stdout_len(4);
+    peers[1].send_to(b"two\n", ("127.0.0.1", port)).unwrap();
+    listener.wait_stdout_len(8);
+    // A third peer is over -m 2: its datagram is dropped.
+    peers[2].send_to(b"three\n", ("127.0.0.1", port)).unwrap();
+    listener.wait_stderr("connection limit reached (2)");
+    peers[0].send_to(b"again\n", ("127.0.0.1", port)).unwrap();
+    assert_eq!(listener.wait_stdout_len(14), b"one\ntwo\nagain\n");
+    // stdin goes to every admitted peer.
+    listener.write_stdin(b"all\n");
+    let mut buf = [0u8; 64];
+    for peer in &peers[..2] {
+        let (n, _) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"all\n");
+    }
 }

@@ -7,12 +7,16 @@ pub mod listen;
 pub mod probe;
 pub mod udp;
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, ListenKind, Mode};
 
 /// Runs the configured mode and returns the exit status.
 pub async fn run(cfg: Config) -> anyhow::Result<i32> {
     match &cfg.mode {
         Mode::Connect { addrs, port, .. } if cfg.udp => udp::connect(&cfg, addrs, *port).await,
+        Mode::Listen {
+            kind: ListenKind::KeepOpen,
+            endpoints,
+        } if cfg.udp => udp::listen_many(&cfg, endpoints).await,
         Mode::Listen { endpoints, .. } if cfg.udp => udp::listen(&cfg, endpoints).await,
         Mode::Probe { addrs, ports } if cfg.udp => udp::probe(&cfg, addrs, ports.clone()).await,
         Mode::Connect { addrs, port, .. } => {

@@ -9,6 +9,7 @@
 
 use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -94,7 +95,8 @@ async fn open_connected(cfg: &Config, target: SocketAddr) -> anyhow::Result<UdpS
     Ok(socket)
 }
 
-pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
+/// Binds the UDP listening sockets and prints their `Listening on` lines.
+fn bind_all(endpoints: &[Endpoint]) -> Result<Vec<UdpSocket>, Failure> {
     let mut sockets = Vec::new();
     for endpoint in endpoints {
         if let Endpoint::Ip(addr) = endpoint {
@@ -104,6 +106,11 @@ pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32>
             sockets.push(socket);
         }
     }
+    Ok(sockets)
+}
+
+pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
+    let mut sockets = bind_all(endpoints)?;
     let mut buf = vec![0u8; 1 << 16];
     loop {
         // With exec, the first datagram stays queued for the relay to read (peeked, not taken).
@@ -173,6 +180,81 @@ async fn first_datagram(
         match received {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             result => return (index, result),
+        }
+    }
+}
+
+/// A peer not heard from for this long is forgotten by `-u -l -k`.
+const PEER_IDLE: Duration = Duration::from_secs(60);
+
+/// `-u -l -k`: many peers on the listening sockets, told apart by source address. Their
+/// datagrams go to stdout; stdin goes to every peer known at the time (as `-k` does for TCP).
+/// A peer counts against `-m` until it has been silent for a minute. Like the single-peer
+/// listener, stdin ending does not end the listener.
+pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
+    let sockets = bind_all(endpoints)?;
+    let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
+    let stdout = Stdout::spawn();
+    let mut stdin = Some(stdio::spawn_stdin());
+    let mut crlf = cfg.crlf.then(Crlf::default);
+    let mut peers: HashMap<SocketAddr, (usize, Instant)> = HashMap::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut last_event = Instant::now();
+    let mut sweep = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            (index, received) = first_datagram(&sockets, &mut buf, false) => {
+                let (n, peer) = received.map_err(net_error)?;
+                last_event = Instant::now();
+                cfg.log.record(&buf[..n]);
+                if !peers.contains_key(&peer) {
+                    let endpoint = Endpoint::Ip(peer);
+                    tracing::info!("Connection from {}.", peer.ip());
+                    if !admits(cfg.max_conns, peers.len(), &cfg.access, &endpoint) {
+                        continue;
+                    }
+                }
+                peers.insert(peer, (index, Instant::now()));
+                if let Some(delay) = cfg.delay {
+                    tokio::time::sleep(delay).await;
+                }
+                if n > 0 && stdout.write(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                    return Ok(0);
+                }
+            }
+            chunk = async { stdin.as_mut()?.recv().await }, if stdin.is_some() && !peers.is_empty() => {
+                last_event = Instant::now();
+                let Some(mut data) = chunk else {
+                    stdin = None;
+                    continue;
+                };
+                if cfg.recv_only {
+                    continue;
+                }
+                if let Some(crlf) = crlf.as_mut() {
+                    let mut converted = BytesMut::with_capacity(data.len() + 16);
+                    crlf.convert(&data, &mut converted);
+                    data = converted.freeze();
+                }
+                for datagram in data.chunks(MAX_DATAGRAM) {
+                    cfg.log.record(datagram);
+                    for (peer, (index, _)) in &peers {
+                        // One unreachable peer must not stop the others.
+                        if let Err(e) = sockets[*index].send_to(datagram, peer).await {
+                            tracing::debug!("send to {}: {}", show_addr(peer), strerror(&e));
+                        }
+                    }
+                }
+            }
+            _ = sweep.tick() => {
+                peers.retain(|_, (_, seen)| seen.elapsed() < PEER_IDLE);
+                if let Some(idle) = cfg.idle_timeout
+                    && !peers.is_empty()
+                    && last_event.elapsed() >= idle
+                {
+                    return Err(Failure::fatal(idle_expired(idle)));
+                }
+            }
         }
     }
 }
