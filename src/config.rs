@@ -67,6 +67,8 @@ pub struct Config {
     pub mode: Mode,
     /// `-s`, resolved (connect mode only).
     pub source_addr: Option<IpAddr>,
+    /// `-s` with `-U -u`: the client's own datagram socket path.
+    pub unix_source: Option<PathBuf>,
     /// `-p` in connect mode.
     pub source_port: Option<u16>,
     pub connect_timeout: Duration,
@@ -202,8 +204,8 @@ fn udp_checks(cli: &Cli, listen: bool, exec: bool) -> Result<(), Failure> {
     if exec && cli.keep_open {
         return fatal("-k with -e/-c is not supported yet with -u.");
     }
-    if cli.unixsock {
-        return fatal("-U with -u (Unix datagram sockets) is not supported yet.");
+    if cli.unixsock && (cli.keep_open || exec) {
+        return fatal("-U -u (Unix datagram sockets) with -k or exec is not supported yet.");
     }
     if cli.telnet {
         return fatal("-t is not supported yet with -u.");
@@ -377,6 +379,8 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
                 "-l and -s are incompatible.  Specify the address and port to bind to like you would a host to connect to.".into(),
             ));
         }
+        // With -U, -s is the path of the client's datagram socket (see `unix_source`).
+        Some(_) if cli.unixsock => None,
         Some(src) => Some(
             resolve::resolve(src, family, cli.nodns)
                 .map_err(|e| {
@@ -480,6 +484,11 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     Ok(Config {
         mode,
         source_addr,
+        unix_source: cli
+            .source
+            .as_ref()
+            .filter(|_| cli.unixsock)
+            .map(PathBuf::from),
         source_port: if listen { None } else { source_port },
         connect_timeout,
         max_conns,

@@ -155,3 +155,43 @@ fn unix_socket_errors() {
         )
     );
 }
+
+#[test]
+fn unix_datagrams_both_ways() {
+    use std::os::unix::net::UnixDatagram;
+    let server_path = SocketPath::new("dgram-server");
+    let server = UnixDatagram::bind(&server_path.0).unwrap();
+    server.set_read_timeout(Some(PATIENCE)).unwrap();
+    // The client makes its own temporary socket so the server can answer it.
+    let mut client = Proc::spawn(&["-v", "-U", "-u", server_path.as_str()], false);
+    client.write_stdin(b"hello\n");
+    let mut buf = [0u8; 64];
+    let (n, from) = server.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hello\n");
+    let reply_to = from
+        .as_pathname()
+        .expect("a named client socket")
+        .to_path_buf();
+    server.send_to(b"world\n", &reply_to).unwrap();
+    assert_eq!(client.wait_stdout_len(6), b"world\n");
+    client.close_stdin();
+    assert!(client.wait_exit().success());
+    assert!(
+        client
+            .stderr()
+            .contains("used as source DGRAM Unix domain socket.")
+    );
+    assert!(!reply_to.exists(), "the temporary client socket is removed");
+
+    // And a listener: it answers the first named sender.
+    let listen_path = SocketPath::new("dgram-listen");
+    let mut listener = Proc::listen_ready(&["-l", "-U", "-u", listen_path.as_str()]);
+    let peer_path = SocketPath::new("dgram-peer");
+    let peer = UnixDatagram::bind(&peer_path.0).unwrap();
+    peer.set_read_timeout(Some(PATIENCE)).unwrap();
+    peer.send_to(b"first\n", &listen_path.0).unwrap();
+    assert_eq!(listener.wait_stdout_len(6), b"first\n");
+    listener.write_stdin(b"back\n");
+    let n = peer.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"back\n");
+}

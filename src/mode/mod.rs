@@ -7,17 +7,23 @@ pub mod listen;
 pub mod probe;
 pub mod udp;
 
+use std::path::Path;
+
 use crate::config::{Config, ListenKind, Mode};
+use crate::net::stream::Endpoint;
 
 /// Runs the configured mode and returns the exit status.
 pub async fn run(cfg: Config) -> anyhow::Result<i32> {
     match &cfg.mode {
         Mode::Connect { addrs, port, .. } if cfg.udp => udp::connect(&cfg, addrs, *port).await,
-        Mode::Listen {
-            kind: ListenKind::KeepOpen,
-            endpoints,
-        } if cfg.udp => udp::listen_many(&cfg, endpoints).await,
-        Mode::Listen { endpoints, .. } if cfg.udp => udp::listen(&cfg, endpoints).await,
+        Mode::ConnectUnix { path } if cfg.udp => {
+            udp::connect_unix(&cfg, path, cfg.unix_source.as_deref()).await
+        }
+        Mode::Listen { kind, endpoints } if cfg.udp => match unix_path(endpoints) {
+            Some(path) => udp::listen_unix(&cfg, path).await,
+            None if *kind == ListenKind::KeepOpen => udp::listen_many(&cfg, endpoints).await,
+            None => udp::listen(&cfg, endpoints).await,
+        },
         Mode::Probe { addrs, ports } if cfg.udp => udp::probe(&cfg, addrs, ports.clone()).await,
         Mode::Connect { addrs, port, .. } => {
             connect::run(&cfg, connect::Target::Tcp { addrs, port: *port }).await
@@ -25,5 +31,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<i32> {
         Mode::ConnectUnix { path } => connect::run(&cfg, connect::Target::Unix(path)).await,
         Mode::Listen { kind, endpoints } => listen::run(&cfg, *kind, endpoints).await,
         Mode::Probe { addrs, ports } => probe::run(&cfg, addrs, ports.clone()).await,
+    }
+}
+
+/// The path of a Unix listener's endpoint.
+fn unix_path(endpoints: &[Endpoint]) -> Option<&Path> {
+    match endpoints.first() {
+        Some(Endpoint::Unix(path)) => Some(path),
+        _ => None,
     }
 }

@@ -12,8 +12,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::net::UdpSocket;
+use tokio::net::{UdpSocket, UnixDatagram};
 use tokio::time::Instant;
 
 use crate::config::Config;
@@ -259,10 +260,94 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
     }
 }
 
+/// A connected datagram socket: UDP, or a Unix datagram socket (`-U -u`).
+pub trait Datagrams {
+    async fn send(&self, datagram: &[u8]) -> io::Result<usize>;
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+impl Datagrams for UdpSocket {
+    async fn send(&self, datagram: &[u8]) -> io::Result<usize> {
+        UdpSocket::send(self, datagram).await
+    }
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        UdpSocket::recv(self, buf).await
+    }
+}
+
+impl Datagrams for UnixDatagram {
+    async fn send(&self, datagram: &[u8]) -> io::Result<usize> {
+        UnixDatagram::send(self, datagram).await
+    }
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        UnixDatagram::recv(self, buf).await
+    }
+}
+
+/// `-U -u` connect: from the `-s` path, or a temporary socket (removed at the end), to `path`.
+pub async fn connect_unix(cfg: &Config, path: &Path, source: Option<&Path>) -> anyhow::Result<i32> {
+    let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
+    let temporary = source.is_none().then(temporary_socket_path);
+    let local = source
+        .map(Path::to_path_buf)
+        .or_else(|| temporary.clone())
+        .unwrap_or_default();
+    let socket = UnixDatagram::bind(&local).map_err(net_error)?;
+    tracing::info!(
+        "[{}] used as source DGRAM Unix domain socket.",
+        local.display()
+    );
+    let result = match socket.connect(path) {
+        Ok(()) => {
+            tracing::info!("Connected to {}.", path.display());
+            session(cfg, socket, None, false).await
+        }
+        Err(e) => Err(net_error(e)),
+    };
+    if let Some(temporary) = temporary {
+        let _ = std::fs::remove_file(temporary);
+    }
+    result
+}
+
+/// `-U -u -l`: serves the first sender (which must have a named socket to be answered).
+pub async fn listen_unix(cfg: &Config, path: &Path) -> anyhow::Result<i32> {
+    let socket = UnixDatagram::bind(path)
+        .map_err(|e| Failure::Fatal(format!("bind to {}: {}.", path.display(), strerror(&e))))?;
+    tracing::info!("Listening on {}", path.display());
+    let mut buf = vec![0u8; 1 << 16];
+    let (n, peer) = socket
+        .recv_from(&mut buf)
+        .await
+        .map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
+    let peer_path = peer
+        .as_pathname()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    tracing::info!("Connection from {}.", peer_path.display());
+    cfg.log.record(&buf[..n]);
+    if !peer_path.as_os_str().is_empty() {
+        socket
+            .connect(&peer_path)
+            .map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
+    }
+    session(cfg, socket, Some(Bytes::copy_from_slice(&buf[..n])), true).await
+}
+
+/// `$TMPDIR/ncat.XXXXXX` (or under /tmp), as Ncat names its temporary client socket.
+fn temporary_socket_path() -> PathBuf {
+    let dir = std::env::var_os("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tag = (std::process::id() ^ nanos) & 0xff_ffff;
+    dir.join(format!("ncat.{tag:06x}"))
+}
+
 /// One peer's session over a connected socket.
 async fn session(
     cfg: &Config,
-    socket: UdpSocket,
+    socket: impl Datagrams,
     first: Option<Bytes>,
     listening: bool,
 ) -> anyhow::Result<i32> {
