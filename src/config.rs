@@ -201,9 +201,6 @@ fn udp_checks(cli: &Cli, listen: bool, exec: bool) -> Result<(), Failure> {
     if cli.broker || cli.chat {
         return fatal("UDP mode does not support connection brokering.");
     }
-    if exec && cli.keep_open {
-        return fatal("-k with -e/-c is not supported yet with -u.");
-    }
     if cli.unixsock && (cli.keep_open || exec) {
         return fatal("-U -u (Unix datagram sockets) with -k or exec is not supported yet.");
     }

@@ -185,3 +185,32 @@ fn keep_open_listener_serves_several_peers() {
         assert_eq!(&buf[..n], b"all\n");
     }
 }
+
+#[test]
+fn keep_open_exec_runs_a_child_per_peer() {
+    let (_listener, port) = Proc::listen(&[
+        "-u",
+        "-lk",
+        "-c",
+        "while read x; do echo $$ $x; done",
+        "127.0.0.1",
+        "0",
+    ]);
+    let mut buf = [0u8; 128];
+    let mut ask = |peer: &UdpSocket, line: &[u8]| {
+        peer.send_to(line, ("127.0.0.1", port)).unwrap();
+        let n = peer.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    a.set_read_timeout(Some(PATIENCE)).unwrap();
+    b.set_read_timeout(Some(PATIENCE)).unwrap();
+    let a1 = ask(&a, b"one\n");
+    let b1 = ask(&b, b"two\n");
+    let a2 = ask(&a, b"three\n");
+    let pid = |s: &str| s.split(' ').next().unwrap().to_string();
+    assert!(a1.ends_with(" one\n") && b1.ends_with(" two\n") && a2.ends_with(" three\n"));
+    assert_eq!(pid(&a1), pid(&a2), "a peer keeps its child");
+    assert_ne!(pid(&a1), pid(&b1), "each peer has its own child");
+}

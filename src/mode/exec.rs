@@ -15,7 +15,24 @@ use crate::net::stream::Stream;
 
 /// Relays one connection to a new child running `cmd`.
 pub async fn relay(stream: Stream, cmd: &ExecCommand, cfg: &Config) -> End {
+    relay_with(stream, cmd, cfg, None).await
+}
+
+/// Like [`relay`], with a first chunk of peer data that arrived before the stream existed
+/// (the first datagram of a UDP peer): the child reads it first.
+pub async fn relay_with(
+    stream: Stream,
+    cmd: &ExecCommand,
+    cfg: &Config,
+    first: Option<bytes::Bytes>,
+) -> End {
     let child = exec::spawn(cmd, &stream.local(), &stream.peer(), stream.proto());
+    if let Some(first) = first {
+        cfg.log.record(&first);
+        if child.input.write(first).await.is_err() {
+            return End::StdoutGone;
+        }
+    }
     let rules = Rules {
         read_stdin: true,
         send_stdin: true,

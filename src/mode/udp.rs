@@ -20,11 +20,13 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::error::{Failure, idle_expired, strerror};
 use crate::io::crlf::Crlf;
+use crate::io::exec::ExecCommand;
 use crate::io::stdio::{self, Stdout};
-use crate::mode::exec;
+use crate::mode::exec::{self, Relays};
 use crate::mode::listen::admits;
 use crate::net::resolve::show_addr;
 use crate::net::stream::{Endpoint, Stream};
+use std::sync::Arc;
 
 use crate::net::stream::MAX_DATAGRAM;
 
@@ -150,6 +152,9 @@ fn bind(addr: SocketAddr) -> Result<UdpSocket, Failure> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
         .map_err(bind_error)?;
     socket.set_reuse_address(true).map_err(bind_error)?;
+    // `-u -l -k -e` binds a connected socket per peer on the same address; the kernel then
+    // delivers each peer's datagrams to its own socket.
+    socket.set_reuse_port(true).map_err(bind_error)?;
     if addr.is_ipv6() {
         socket.set_only_v6(true).map_err(bind_error)?;
     }
@@ -194,6 +199,9 @@ const PEER_IDLE: Duration = Duration::from_secs(60);
 /// listener, stdin ending does not end the listener.
 pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
     let sockets = bind_all(endpoints)?;
+    if let Some(cmd) = &cfg.exec {
+        return relay_per_peer(cfg, cmd, sockets).await;
+    }
     let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
     let stdout = Stdout::spawn();
     let mut stdin = Some(stdio::spawn_stdin());
@@ -342,6 +350,45 @@ fn temporary_socket_path() -> PathBuf {
         .map_or(0, |d| d.subsec_nanos());
     let tag = (std::process::id() ^ nanos) & 0xff_ffff;
     dir.join(format!("ncat.{tag:06x}"))
+}
+
+/// `-u -l -k -e`: a child per peer. Each new peer gets a socket of its own, bound to the
+/// listening address and connected to the peer (so the kernel routes that peer's datagrams to
+/// it), and a relay whose child reads the peer's first datagram first. At most `-m` at once.
+async fn relay_per_peer(
+    cfg: &Config,
+    cmd: &ExecCommand,
+    sockets: Vec<UdpSocket>,
+) -> anyhow::Result<i32> {
+    let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
+    let relays = Relays::default();
+    let cfg = Arc::new(cfg.clone());
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let (index, received) = first_datagram(&sockets, &mut buf, false).await;
+        let (n, peer) = received.map_err(net_error)?;
+        tracing::info!("Connection from {}.", peer.ip());
+        if !admits(
+            cfg.max_conns,
+            relays.count(),
+            &cfg.access,
+            &Endpoint::Ip(peer),
+        ) {
+            continue;
+        }
+        let Some(slot) = relays.try_start(cfg.max_conns) else {
+            continue;
+        };
+        let local = sockets[index].local_addr().map_err(net_error)?;
+        let own = bind(local)?;
+        own.connect(peer).await.map_err(net_error)?;
+        let first = Bytes::copy_from_slice(&buf[..n]);
+        let (cfg, cmd) = (cfg.clone(), cmd.clone());
+        tokio::spawn(async move {
+            exec::relay_with(Stream::Udp(own), &cmd, &cfg, Some(first)).await;
+            drop(slot);
+        });
+    }
 }
 
 /// One peer's session over a connected socket.
