@@ -418,11 +418,6 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
                 "Invalid option combination: --broker and -e.".into(),
             ));
         }
-        if cli.telnet && kind != ListenKind::Single && exec.is_none() {
-            return Err(Failure::Fatal(
-                "-t/--telnet is not supported yet with -k, --broker or --chat.".into(),
-            ));
-        }
         if kind == ListenKind::Single && cli.max_conns.is_some() {
             eprintln!(
                 "Ncat: Warning: Maximum connections ignored, since it does not take effect without -k or --broker."

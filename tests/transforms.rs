@@ -305,9 +305,16 @@ fn telnet_combinations() {
         String::from_utf8_lossy(&out.stderr),
         "Ncat: Invalid option combination: -z and -t. QUITTING.\n"
     );
-    let out = ncat()
-        .args(["--broker", "-t", "127.0.0.1", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn telnet_in_broker_mode_answers_each_client() {
+    let (listener, port) = Proc::listen(&["--broker", "-t", "127.0.0.1", "0"]);
+    let mut a = connect(port);
+    let mut b = connect(port);
+    wait_for(|| (listener.stderr_count("Connection from 127.0.0.1:") == 2).then_some(())).unwrap();
+    a.write_all(&[0xff, 0xfb, 0x01]).unwrap();
+    a.write_all(b"hi\n").unwrap();
+    assert_eq!(read_n(&mut a, 3), [0xff, 0xfe, 0x01]);
+    assert_eq!(read_n(&mut b, 3), b"hi\n");
 }

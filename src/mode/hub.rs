@@ -36,6 +36,7 @@ use crate::io::chat::LineFramer;
 use crate::io::crlf::Crlf;
 use crate::io::session_log::SessionLog;
 use crate::io::stdio::{CHUNK, Stdout};
+use crate::io::telnet::Telnet;
 use crate::net::access::AccessList;
 
 /// Bytes a client's queue may hold before the hub pauses the senders.
@@ -59,6 +60,8 @@ pub struct Settings {
     pub first_id: u32,
     /// `-C` on the listener's stdin.
     pub crlf: bool,
+    /// `-t`: answer each client's Telnet negotiation and strip it from its data.
+    pub telnet: bool,
     /// `-d`: pause after every client read.
     pub delay: Option<Duration>,
     /// `-o` / `-x`: every chunk read from a client and every message relayed, once.
@@ -224,6 +227,7 @@ impl Hub {
     /// Reads one client until it leaves, routing what it sends.
     async fn read_loop(&self, client: &Client, reader: ReadHalf) -> Leave {
         let mut framer = self.is_chat().then(|| LineFramer::new(client.id));
+        let mut telnet = self.settings.telnet.then(Telnet::default);
         // Allocated only while the client is sending, so idle clients cost no buffer.
         let mut buf = BytesMut::new();
         loop {
@@ -253,7 +257,16 @@ impl Hub {
                     if let Some(delay) = self.settings.delay {
                         tokio::time::sleep(delay).await;
                     }
-                    let data = if n < COPY_BELOW {
+                    let data = if let Some(telnet) = telnet.as_mut() {
+                        // Answers go back to this client only; the rest is its data.
+                        let (mut data, mut answer) = (BytesMut::new(), Vec::new());
+                        telnet.filter(&buf, &mut data, &mut answer);
+                        buf.clear();
+                        if !answer.is_empty() {
+                            self.enqueue(client, Bytes::from(answer));
+                        }
+                        data.freeze()
+                    } else if n < COPY_BELOW {
                         let small = Bytes::copy_from_slice(&buf);
                         buf.clear();
                         small

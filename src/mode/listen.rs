@@ -57,6 +57,7 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
             no_shutdown: cfg.no_shutdown,
             first_id,
             crlf: cfg.crlf,
+            telnet: cfg.telnet,
             delay: cfg.delay,
             log: cfg.log.clone(),
             access: cfg.access.clone(),
