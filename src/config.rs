@@ -190,7 +190,7 @@ fn access_list(cli: &Cli, lookup: Lookup) -> Result<AccessList, Failure> {
 }
 
 /// What UDP mode cannot do (yet, or as in Ncat).
-fn udp_checks(cli: &Cli, listen: bool, exec: bool) -> Result<(), Failure> {
+fn udp_checks(cli: &Cli, listen: bool) -> Result<(), Failure> {
     let fatal = |msg: &str| Err(Failure::Fatal(msg.into()));
     if !cli.udp {
         if cli.quit_after.is_some() {
@@ -201,8 +201,9 @@ fn udp_checks(cli: &Cli, listen: bool, exec: bool) -> Result<(), Failure> {
     if cli.broker || cli.chat {
         return fatal("UDP mode does not support connection brokering.");
     }
-    if cli.unixsock && (cli.keep_open || exec) {
-        return fatal("-U -u (Unix datagram sockets) with -k or exec is not supported yet.");
+    if cli.unixsock && cli.keep_open {
+        // As for UDP in Ncat 7.93; several peers cannot share one connected Unix socket.
+        return fatal("-k is not supported with Unix datagram sockets (-U -u).");
     }
     if cli.telnet {
         return fatal("-t is not supported yet with -u.");
@@ -395,7 +396,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         },
     )?;
 
-    udp_checks(cli, listen, exec.is_some())?;
+    udp_checks(cli, listen)?;
     let unix_path = unix_socket_path(cli, listen)?;
     let (host, resolved, port_range) = match unix_path {
         Some(_) => (None, None, DEFAULT_PORT..=DEFAULT_PORT),

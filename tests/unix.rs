@@ -195,3 +195,24 @@ fn unix_datagrams_both_ways() {
     let n = peer.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"back\n");
 }
+
+#[test]
+fn exec_over_unix_datagrams() {
+    use std::os::unix::net::UnixDatagram;
+    let listen_path = SocketPath::new("dgram-exec");
+    let _listener = Proc::listen_ready(&[
+        "-l",
+        "-U",
+        "-u",
+        listen_path.as_str(),
+        "-c",
+        "read x; echo got $x $NCAT_PROTO",
+    ]);
+    let peer_path = SocketPath::new("dgram-exec-peer");
+    let peer = UnixDatagram::bind(&peer_path.0).unwrap();
+    peer.set_read_timeout(Some(PATIENCE)).unwrap();
+    peer.send_to(b"ping\n", &listen_path.0).unwrap();
+    let mut buf = [0u8; 64];
+    let n = peer.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"got ping UDP\n");
+}

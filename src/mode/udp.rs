@@ -308,7 +308,13 @@ pub async fn connect_unix(cfg: &Config, path: &Path, source: Option<&Path>) -> a
     let result = match socket.connect(path) {
         Ok(()) => {
             tracing::info!("Connected to {}.", path.display());
-            session(cfg, socket, None, false).await
+            match &cfg.exec {
+                Some(cmd) => {
+                    exec::relay(Stream::UnixDgram(socket), cmd, cfg).await;
+                    Ok(0)
+                }
+                None => session(cfg, socket, None, false).await,
+            }
         }
         Err(e) => Err(net_error(e)),
     };
@@ -333,13 +339,20 @@ pub async fn listen_unix(cfg: &Config, path: &Path) -> anyhow::Result<i32> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     tracing::info!("Connection from {}.", peer_path.display());
-    cfg.log.record(&buf[..n]);
+    if cfg.exec.is_none() {
+        cfg.log.record(&buf[..n]);
+    }
     if !peer_path.as_os_str().is_empty() {
         socket
             .connect(&peer_path)
             .map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
     }
-    session(cfg, socket, Some(Bytes::copy_from_slice(&buf[..n])), true).await
+    let first = Bytes::copy_from_slice(&buf[..n]);
+    if let Some(cmd) = &cfg.exec {
+        exec::relay_with(Stream::UnixDgram(socket), cmd, cfg, Some(first)).await;
+        return Ok(0);
+    }
+    session(cfg, socket, Some(first), true).await
 }
 
 /// `$TMPDIR/ncat.XXXXXX` (or under /tmp), as Ncat names its temporary client socket.

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpStream, UdpSocket, UnixStream, tcp, unix};
+use tokio::net::{TcpStream, UdpSocket, UnixDatagram, UnixStream, tcp, unix};
 
 /// The largest UDP payload over IPv4: longer writes are cut to this size.
 pub const MAX_DATAGRAM: usize = 65_507;
@@ -22,6 +22,8 @@ pub enum Stream {
     /// A connected UDP socket: each read is one datagram (an empty one reads as EOF), each
     /// write one datagram.
     Udp(UdpSocket),
+    /// A connected Unix datagram socket, like `Udp`.
+    UnixDgram(UnixDatagram),
 }
 
 /// Who is at the other end (or this end) of a stream.
@@ -69,6 +71,7 @@ impl Stream {
             Stream::Udp(s) => s
                 .local_addr()
                 .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
+            Stream::UnixDgram(s) => Endpoint::Unix(unix_path(s.local_addr().ok())),
         }
     }
 
@@ -76,7 +79,7 @@ impl Stream {
     pub fn proto(&self) -> &'static str {
         match self {
             Stream::Tcp(_) | Stream::Unix(_) => "TCP",
-            Stream::Udp(_) => "UDP",
+            Stream::Udp(_) | Stream::UnixDgram(_) => "UDP",
         }
     }
 
@@ -89,6 +92,7 @@ impl Stream {
             Stream::Udp(s) => s
                 .peer_addr()
                 .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
+            Stream::UnixDgram(s) => Endpoint::Unix(unix_path(s.peer_addr().ok())),
         }
     }
 
@@ -113,6 +117,10 @@ impl Stream {
                 let s = Arc::new(s);
                 (ReadHalf::Udp(s.clone()), WriteHalf::Udp(s))
             }
+            Stream::UnixDgram(s) => {
+                let s = Arc::new(s);
+                (ReadHalf::UnixDgram(s.clone()), WriteHalf::UnixDgram(s))
+            }
         }
     }
 
@@ -122,6 +130,7 @@ impl Stream {
             Stream::Tcp(s) => OwnedFd::from(s.into_std()?),
             Stream::Unix(s) => OwnedFd::from(s.into_std()?),
             Stream::Udp(s) => OwnedFd::from(s.into_std()?),
+            Stream::UnixDgram(s) => OwnedFd::from(s.into_std()?),
         })
     }
 }
@@ -137,6 +146,7 @@ pub enum ReadHalf {
     Tcp(tcp::OwnedReadHalf),
     Unix(unix::OwnedReadHalf),
     Udp(Arc<UdpSocket>),
+    UnixDgram(Arc<UnixDatagram>),
 }
 
 /// The writing half of a [`Stream`]; dropping it shuts the write side down.
@@ -145,6 +155,7 @@ pub enum WriteHalf {
     Tcp(tcp::OwnedWriteHalf),
     Unix(unix::OwnedWriteHalf),
     Udp(Arc<UdpSocket>),
+    UnixDgram(Arc<UnixDatagram>),
 }
 
 impl ReadHalf {
@@ -153,6 +164,7 @@ impl ReadHalf {
             ReadHalf::Tcp(r) => r.readable().await,
             ReadHalf::Unix(r) => r.readable().await,
             ReadHalf::Udp(r) => r.readable().await,
+            ReadHalf::UnixDgram(r) => r.readable().await,
         }
     }
 
@@ -161,6 +173,7 @@ impl ReadHalf {
             ReadHalf::Tcp(r) => r.try_read_buf(buf),
             ReadHalf::Unix(r) => r.try_read_buf(buf),
             ReadHalf::Udp(r) => r.try_recv_buf(buf),
+            ReadHalf::UnixDgram(r) => r.try_recv_buf(buf),
         }
     }
 }
@@ -171,6 +184,7 @@ impl WriteHalf {
             WriteHalf::Tcp(w) => w.try_write_vectored(bufs),
             WriteHalf::Unix(w) => w.try_write_vectored(bufs),
             WriteHalf::Udp(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
+            WriteHalf::UnixDgram(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
         }
     }
 }
@@ -185,6 +199,7 @@ impl AsyncRead for ReadHalf {
             ReadHalf::Tcp(r) => Pin::new(r).poll_read(cx, buf),
             ReadHalf::Unix(r) => Pin::new(r).poll_read(cx, buf),
             ReadHalf::Udp(r) => r.poll_recv(cx, buf),
+            ReadHalf::UnixDgram(r) => r.poll_recv(cx, buf),
         }
     }
 }
@@ -199,6 +214,7 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Tcp(w) => Pin::new(w).poll_write(cx, buf),
             WriteHalf::Unix(w) => Pin::new(w).poll_write(cx, buf),
             WriteHalf::Udp(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
+            WriteHalf::UnixDgram(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
         }
     }
 
@@ -210,12 +226,13 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_write_vectored(cx, bufs),
             WriteHalf::Unix(w) => Pin::new(w).poll_write_vectored(cx, bufs),
-            WriteHalf::Udp(w) => {
+            // A datagram per write: send the first non-empty slice.
+            datagram => {
                 let first = bufs
                     .iter()
                     .find(|b| !b.is_empty())
                     .map_or(&[][..], |b| &b[..]);
-                w.poll_send(cx, &first[..first.len().min(MAX_DATAGRAM)])
+                Pin::new(datagram).poll_write(cx, first)
             }
         }
     }
@@ -228,7 +245,7 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_flush(cx),
-            WriteHalf::Udp(_) => Poll::Ready(Ok(())),
+            WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => Poll::Ready(Ok(())),
         }
     }
 
@@ -237,7 +254,7 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Tcp(w) => Pin::new(w).poll_shutdown(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_shutdown(cx),
             // Datagrams have no half-close.
-            WriteHalf::Udp(_) => Poll::Ready(Ok(())),
+            WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => Poll::Ready(Ok(())),
         }
     }
 }
