@@ -44,6 +44,12 @@ pub const QUEUE_LIMIT: usize = 1024 * 1024;
 /// Reads smaller than this are copied into an exact-size buffer rather than keeping a whole
 /// read buffer alive in every queue they sit in.
 const COPY_BELOW: usize = 4096;
+/// How often the delivery rate is measured.
+const LOAD_WINDOW: Duration = Duration::from_millis(100);
+/// Above this many deliveries a second, writers coalesce (see [`COALESCE`]).
+const BUSY_RATE: f64 = 150_000.0;
+/// How long a busy writer waits for more messages before writing.
+const COALESCE: Duration = Duration::from_millis(1);
 /// Most queued messages handed to one vectored write.
 const BATCH: usize = 64;
 
@@ -119,6 +125,10 @@ pub struct Hub {
     /// Milliseconds from `started` to the last event (a client's data, stdin data, a new
     /// connection), for `-i`.
     last_event_ms: AtomicU64,
+    /// Messages queued since the last load check.
+    deliveries: AtomicU64,
+    /// Set while the hub delivers more than [`BUSY_RATE`] messages a second.
+    busy: std::sync::atomic::AtomicBool,
 }
 
 impl Hub {
@@ -133,7 +143,20 @@ impl Hub {
             exit,
             started: Instant::now(),
             last_event_ms: AtomicU64::new(0),
+            deliveries: AtomicU64::new(0),
+            busy: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Watches the delivery rate and sets `busy` while it is above [`BUSY_RATE`].
+    pub async fn watch_load(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(LOAD_WINDOW);
+        loop {
+            tick.tick().await;
+            let n = self.deliveries.swap(0, Ordering::Relaxed);
+            let rate = n as f64 / LOAD_WINDOW.as_secs_f64();
+            self.busy.store(rate > BUSY_RATE, Ordering::Relaxed);
+        }
     }
 
     /// Records activity for the idle timer.
@@ -315,6 +338,11 @@ impl Hub {
             }
             if batch.is_empty() {
                 client.wake.notified().await;
+                if self.busy.load(Ordering::Relaxed) {
+                    // Under heavy load, gather a millisecond's worth of messages into one write:
+                    // far fewer packets for a little latency.
+                    tokio::time::sleep(COALESCE).await;
+                }
                 continue;
             }
             if let Err(leave) = self.write_batch(client, &mut writer, &mut batch).await {
@@ -410,6 +438,7 @@ impl Hub {
             outbox.full_since = Some(Instant::now());
             self.full_queues.send_modify(|n| *n += 1);
         }
+        self.deliveries.fetch_add(1, Ordering::Relaxed);
         let wake = std::mem::take(&mut outbox.writer_idle);
         drop(outbox);
         if wake {

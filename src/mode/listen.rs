@@ -65,6 +65,7 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
         exit_tx,
     );
     tokio::spawn(hub.clone().stdin_loop(stdio::spawn_stdin()));
+    tokio::spawn(hub.clone().watch_load());
     loop {
         tokio::select! {
             conn = incoming.recv() => match conn {
