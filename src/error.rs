@@ -50,6 +50,11 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// A run-time socket error as Ncat reports it: `Ncat: <strerror>.`, exit status 1.
+pub fn io_failure(e: std::io::Error) -> anyhow::Error {
+    Failure::network(format!("{}.", strerror(&e)))
+}
+
 /// The `-i` message (Ncat prints it as a network error in connect mode, fatal in listen mode).
 pub fn idle_expired(idle: std::time::Duration) -> String {
     format!("Idle timeout expired ({} ms).", idle.as_millis())

@@ -53,7 +53,7 @@ fn closed_stdin_counts_as_eof() {
     let server = thread::spawn(move || {
         let (mut conn, _) = listener.accept().unwrap();
         conn.set_read_timeout(Some(PATIENCE)).unwrap();
-        let got = read_to_end_std(&mut conn);
+        let got = read_to_end(&mut conn);
         conn.write_all(b"reply\n").unwrap();
         got
     });
@@ -77,12 +77,6 @@ fn sigterm_ends_a_listener_promptly() {
         .wait_exit_within(Duration::from_secs(2))
         .expect("exits on SIGTERM");
     assert!(!status.success());
-}
-
-fn read_to_end_std(stream: &mut std::net::TcpStream) -> Vec<u8> {
-    let mut buf = Vec::new();
-    stream.read_to_end(&mut buf).unwrap();
-    buf
 }
 
 fn wait_child(child: &mut std::process::Child) -> std::process::ExitStatus {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::error::{Failure, idle_expired, strerror};
+use crate::error::{Failure, idle_expired, io_failure};
 use crate::io::pump::{self, End, Rules};
 use crate::io::stdio;
 use crate::mode::exec;
@@ -39,9 +39,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
     };
     if let Some(cmd) = &cfg.exec {
         return match exec::relay(stream, cmd, cfg).await {
-            End::ReadFailed(e) | End::WriteFailed(e) => {
-                Err(Failure::network(format!("{}.", strerror(&e))))
-            }
+            End::ReadFailed(e) | End::WriteFailed(e) => Err(io_failure(e)),
             End::IdleTimeout(idle) => Err(Failure::network(idle_expired(idle))),
             _ => Ok(0),
         };
@@ -69,9 +67,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
             );
             Ok(0)
         }
-        End::ReadFailed(e) | End::WriteFailed(e) => {
-            Err(Failure::network(format!("{}.", strerror(&e))))
-        }
+        End::ReadFailed(e) | End::WriteFailed(e) => Err(io_failure(e)),
         End::StdoutGone => Ok(0),
         End::IdleTimeout(idle) => Err(Failure::network(idle_expired(idle))),
     }

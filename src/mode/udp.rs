@@ -18,7 +18,7 @@ use tokio::net::{UdpSocket, UnixDatagram};
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::error::{Failure, idle_expired, strerror};
+use crate::error::{Failure, idle_expired, io_failure, strerror};
 use crate::io::crlf::Crlf;
 use crate::io::exec::ExecCommand;
 use crate::io::stdio::{self, Stdout};
@@ -90,10 +90,9 @@ async fn open_connected(cfg: &Config, target: SocketAddr) -> anyhow::Result<UdpS
         cfg.source_addr.unwrap_or(wildcard),
         cfg.source_port.unwrap_or(0),
     );
-    let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
-    let socket = UdpSocket::bind(local).await.map_err(net_error)?;
-    socket.set_broadcast(true).map_err(net_error)?;
-    socket.connect(target).await.map_err(net_error)?;
+    let socket = UdpSocket::bind(local).await.map_err(io_failure)?;
+    socket.set_broadcast(true).map_err(io_failure)?;
+    socket.connect(target).await.map_err(io_failure)?;
     tracing::info!("Connected to {}.", show_addr(&target));
     Ok(socket)
 }
@@ -119,7 +118,7 @@ pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32>
         // With exec, the first datagram stays queued for the relay to read (peeked, not taken).
         let peek = cfg.exec.is_some();
         let (index, received) = first_datagram(&sockets, &mut buf, peek).await;
-        let (n, peer) = received.map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
+        let (n, peer) = received.map_err(io_failure)?;
         let endpoint = Endpoint::Ip(peer);
         tracing::info!("Connection from {}.", peer.ip());
         if !peek {
@@ -133,10 +132,7 @@ pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32>
         }
         let socket = sockets.swap_remove(index);
         drop(sockets);
-        socket
-            .connect(peer)
-            .await
-            .map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
+        socket.connect(peer).await.map_err(io_failure)?;
         if let Some(cmd) = &cfg.exec {
             exec::relay(Stream::Udp(socket), cmd, cfg).await;
             return Ok(0);
@@ -202,7 +198,6 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
     if let Some(cmd) = &cfg.exec {
         return relay_per_peer(cfg, cmd, sockets).await;
     }
-    let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
     let stdout = Stdout::spawn();
     let mut stdin = Some(stdio::spawn_stdin());
     let mut crlf = cfg.crlf.then(Crlf::default);
@@ -213,7 +208,7 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
     loop {
         tokio::select! {
             (index, received) = first_datagram(&sockets, &mut buf, false) => {
-                let (n, peer) = received.map_err(net_error)?;
+                let (n, peer) = received.map_err(io_failure)?;
                 last_event = Instant::now();
                 cfg.log.record(&buf[..n]);
                 if !peers.contains_key(&peer) {
@@ -294,13 +289,12 @@ impl Datagrams for UnixDatagram {
 
 /// `-U -u` connect: from the `-s` path, or a temporary socket (removed at the end), to `path`.
 pub async fn connect_unix(cfg: &Config, path: &Path, source: Option<&Path>) -> anyhow::Result<i32> {
-    let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
     let temporary = source.is_none().then(temporary_socket_path);
     let local = source
         .map(Path::to_path_buf)
         .or_else(|| temporary.clone())
         .unwrap_or_default();
-    let socket = UnixDatagram::bind(&local).map_err(net_error)?;
+    let socket = UnixDatagram::bind(&local).map_err(io_failure)?;
     tracing::info!(
         "[{}] used as source DGRAM Unix domain socket.",
         local.display()
@@ -316,7 +310,7 @@ pub async fn connect_unix(cfg: &Config, path: &Path, source: Option<&Path>) -> a
                 None => session(cfg, socket, None, false).await,
             }
         }
-        Err(e) => Err(net_error(e)),
+        Err(e) => Err(io_failure(e)),
     };
     if let Some(temporary) = temporary {
         let _ = std::fs::remove_file(temporary);
@@ -330,10 +324,7 @@ pub async fn listen_unix(cfg: &Config, path: &Path) -> anyhow::Result<i32> {
         .map_err(|e| Failure::Fatal(format!("bind to {}: {}.", path.display(), strerror(&e))))?;
     tracing::info!("Listening on {}", path.display());
     let mut buf = vec![0u8; 1 << 16];
-    let (n, peer) = socket
-        .recv_from(&mut buf)
-        .await
-        .map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
+    let (n, peer) = socket.recv_from(&mut buf).await.map_err(io_failure)?;
     let peer_path = peer
         .as_pathname()
         .map(Path::to_path_buf)
@@ -343,9 +334,7 @@ pub async fn listen_unix(cfg: &Config, path: &Path) -> anyhow::Result<i32> {
         cfg.log.record(&buf[..n]);
     }
     if !peer_path.as_os_str().is_empty() {
-        socket
-            .connect(&peer_path)
-            .map_err(|e| Failure::network(format!("{}.", strerror(&e))))?;
+        socket.connect(&peer_path).map_err(io_failure)?;
     }
     let first = Bytes::copy_from_slice(&buf[..n]);
     if let Some(cmd) = &cfg.exec {
@@ -373,13 +362,12 @@ async fn relay_per_peer(
     cmd: &ExecCommand,
     sockets: Vec<UdpSocket>,
 ) -> anyhow::Result<i32> {
-    let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
     let relays = Relays::default();
     let cfg = Arc::new(cfg.clone());
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let (index, received) = first_datagram(&sockets, &mut buf, false).await;
-        let (n, peer) = received.map_err(net_error)?;
+        let (n, peer) = received.map_err(io_failure)?;
         tracing::info!("Connection from {}.", peer.ip());
         if !admits(
             cfg.max_conns,
@@ -392,9 +380,9 @@ async fn relay_per_peer(
         let Some(slot) = relays.try_start(cfg.max_conns) else {
             continue;
         };
-        let local = sockets[index].local_addr().map_err(net_error)?;
+        let local = sockets[index].local_addr().map_err(io_failure)?;
         let own = bind(local)?;
-        own.connect(peer).await.map_err(net_error)?;
+        own.connect(peer).await.map_err(io_failure)?;
         let first = Bytes::copy_from_slice(&buf[..n]);
         let (cfg, cmd) = (cfg.clone(), cmd.clone());
         tokio::spawn(async move {
@@ -411,7 +399,6 @@ async fn session(
     first: Option<Bytes>,
     listening: bool,
 ) -> anyhow::Result<i32> {
-    let net_error = |e: io::Error| Failure::network(format!("{}.", strerror(&e)));
     let stdout = Stdout::spawn();
     if let Some(first) = first.filter(|d| !d.is_empty() && !cfg.send_only) {
         let _ = stdout.write(first).await;
@@ -452,12 +439,12 @@ async fn session(
                 }
                 for datagram in data.chunks(MAX_DATAGRAM) {
                     cfg.log.record(datagram);
-                    socket.send(datagram).await.map_err(net_error)?;
+                    socket.send(datagram).await.map_err(io_failure)?;
                 }
             }
             received = socket.recv(&mut buf), if !cfg.send_only || listening => {
                 last_read = Instant::now();
-                let n = received.map_err(net_error)?;
+                let n = received.map_err(io_failure)?;
                 if n == 0 {
                     // An empty datagram ends a client; a listener ignores it.
                     if listening {

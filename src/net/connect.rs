@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::error::{Failure, strerror};
+use crate::error::{Failure, io_failure, strerror};
 use crate::net::resolve::show_addr;
 
 /// Where to connect from and how long to wait for each address.
@@ -45,7 +45,7 @@ pub async fn connect_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::
             tracing::info!("Connected to {}.", path.display());
             Ok(stream)
         }
-        Err(e) => Err(Failure::network(format!("{}.", strerror(&e)))),
+        Err(e) => Err(io_failure(e)),
     }
 }
 
