@@ -87,25 +87,28 @@ impl Proc {
 
     /// Starts a listener (`-v` is added) and waits until it listens (on a Unix path, say).
     pub fn listen_ready(args: &[&str]) -> Proc {
-        let mut full = vec!["-v"];
-        full.extend_from_slice(args);
-        let proc = Proc::spawn(&full, false);
-        proc.wait_stderr("Listening on ");
-        proc
+        Self::start_listener(args, false)
     }
 
     pub fn listen_with(args: &[&str], null_stdin: bool) -> (Proc, u16) {
-        let mut full = vec!["-v"];
-        full.extend_from_slice(args);
-        let proc = Proc::spawn(&full, null_stdin);
-        let line = proc.wait_stderr("Listening on ");
-        let port = line
+        let proc = Self::start_listener(args, null_stdin);
+        let port = proc
+            .stderr()
             .lines()
             .find(|l| l.contains("Listening on "))
             .and_then(|l| l.rsplit(':').next())
             .and_then(|p| p.trim().parse().ok())
             .expect("a port in the Listening line");
         (proc, port)
+    }
+
+    /// Spawns with `-v` added and waits for the first `Listening on` line.
+    fn start_listener(args: &[&str], null_stdin: bool) -> Proc {
+        let mut full = vec!["-v"];
+        full.extend_from_slice(args);
+        let proc = Proc::spawn(&full, null_stdin);
+        proc.wait_stderr("Listening on ");
+        proc
     }
 
     pub fn stderr(&self) -> String {
