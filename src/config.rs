@@ -15,6 +15,7 @@ use crate::io::session_log::SessionLog;
 use crate::net::access::{AccessList, HostSet, Lookup, SpecError};
 use crate::net::resolve::{self, Family};
 use crate::net::stream::Endpoint;
+use crate::net::tls::{self, TlsOptions};
 use crate::parse;
 
 /// Ncat's default port in both modes.
@@ -98,6 +99,8 @@ pub struct Config {
     pub exec: Option<ExecCommand>,
     /// `--test`: print `NCAT TEST: LISTEN` once listening.
     pub test_banner: bool,
+    /// `--ssl` and its options.
+    pub tls: Option<Arc<TlsOptions>>,
 }
 
 impl Config {
@@ -137,17 +140,6 @@ fn unsupported(cli: &Cli) -> Option<&'static str> {
                 || cli.proxy_dns.is_some(),
             "--proxy",
         ),
-        (
-            cli.ssl || cli.ssl_verify || !cli.ssl_trustfile.is_empty(),
-            "--ssl",
-        ),
-        (
-            cli.ssl_cert.is_some() || cli.ssl_key.is_some(),
-            "--ssl-cert/--ssl-key",
-        ),
-        (cli.ssl_ciphers.is_some(), "--ssl-ciphers"),
-        (cli.ssl_servername.is_some(), "--ssl-servername"),
-        (cli.ssl_alpn.is_some(), "--ssl-alpn"),
     ];
     checks.iter().find(|(set, _)| *set).map(|(_, name)| *name)
 }
@@ -189,6 +181,77 @@ fn access_list(cli: &Cli, lookup: Lookup) -> Result<AccessList, Failure> {
     })
 }
 
+/// Whether any `--ssl*` option asks for TLS (each of them turns it on, as in Ncat).
+fn wants_tls(cli: &Cli) -> bool {
+    cli.ssl
+        || cli.ssl_verify
+        || !cli.ssl_trustfile.is_empty()
+        || cli.ssl_cert.is_some()
+        || cli.ssl_key.is_some()
+        || cli.ssl_ciphers.is_some()
+        || cli.ssl_servername.is_some()
+        || cli.ssl_alpn.is_some()
+}
+
+/// The `--ssl*` options, checked. `names` are what a generated certificate is made out to.
+fn tls_options(cli: &Cli, listen: bool, names: Vec<String>) -> Result<Option<TlsOptions>, Failure> {
+    if !wants_tls(cli) {
+        return Ok(None);
+    }
+    let fatal = |msg: &str| Err(Failure::Fatal(msg.into()));
+    if cli.ssl_cert.is_some() != cli.ssl_key.is_some() {
+        return fatal("The --ssl-key and --ssl-cert options must be used together.");
+    }
+    if cli.ssl_trustfile.len() > 1 {
+        return fatal("The --ssl-trustfile option may be given only once.");
+    }
+    if listen && cli.ssl_alpn.is_some() {
+        return fatal("ALPN is not supported in listen mode\n");
+    }
+    let suites = match cli.ssl_ciphers.as_deref() {
+        Some(list) => Some(tls::parse_suites(list).map_err(Failure::Fatal)?),
+        None => None,
+    };
+    let alpn = cli
+        .ssl_alpn
+        .as_deref()
+        .map(|list| {
+            list.split(',')
+                .filter(|p| !p.is_empty())
+                .map(|p| p.as_bytes().to_vec())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some(TlsOptions {
+        cert: cli.ssl_cert.as_ref().map(PathBuf::from),
+        key: cli.ssl_key.as_ref().map(PathBuf::from),
+        verify: cli.ssl_verify || !cli.ssl_trustfile.is_empty(),
+        trustfile: cli.ssl_trustfile.first().map(PathBuf::from),
+        suites,
+        servername: cli.ssl_servername.clone(),
+        alpn,
+        names,
+    }))
+}
+
+/// The names a generated certificate is valid for: the address as typed (Ncat's common name),
+/// or `localhost` and the loopback addresses when listening on every address.
+fn certificate_names(host: Option<&str>, endpoints: &[Endpoint]) -> Vec<String> {
+    let mut names: Vec<String> = match host {
+        Some(h) => vec![h.to_string()],
+        None => vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+    };
+    for endpoint in endpoints {
+        if let Some(ip) = endpoint.ip().filter(|ip| !ip.is_unspecified()) {
+            let ip = ip.to_string();
+            if !names.contains(&ip) {
+                names.push(ip);
+            }
+        }
+    }
+    names
+}
+
 /// What UDP mode cannot do (yet, or as in Ncat).
 fn udp_checks(cli: &Cli, listen: bool) -> Result<(), Failure> {
     let fatal = |msg: &str| Err(Failure::Fatal(msg.into()));
@@ -197,6 +260,13 @@ fn udp_checks(cli: &Cli, listen: bool) -> Result<(), Failure> {
             return fatal("-q is only supported with -u (UDP).");
         }
         return Ok(());
+    }
+    if wants_tls(cli) {
+        return fatal(if listen {
+            "DTLS is not supported in listen mode\n"
+        } else {
+            "DTLS (--ssl with -u) is not supported."
+        });
     }
     if cli.broker || cli.chat {
         return fatal("UDP mode does not support connection brokering.");
@@ -218,6 +288,11 @@ fn udp_checks(cli: &Cli, listen: bool) -> Result<(), Failure> {
 fn unix_socket_path(cli: &Cli, listen: bool) -> Result<Option<PathBuf>, Failure> {
     if !cli.unixsock {
         return Ok(None);
+    }
+    if wants_tls(cli) {
+        return Err(Failure::Fatal(
+            "SSL option not supported when using Unix domain sockets.".into(),
+        ));
     }
     if cli.source_port.is_some() {
         return Err(Failure::Fatal(
@@ -404,6 +479,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     };
     let port = *port_range.start();
 
+    let tls;
     let mode = if listen {
         let kind = if cli.chat {
             ListenKind::Chat
@@ -433,6 +509,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
                 .map(|ip| Endpoint::Ip(SocketAddr::new(ip, port)))
                 .collect(),
         };
+        tls = tls_options(cli, true, certificate_names(host.as_deref(), &endpoints))?;
         Mode::Listen { kind, endpoints }
     } else {
         let combination = |what: &str| {
@@ -454,6 +531,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         if cli.keep_open {
             return Err(combination("--keep-open"));
         }
+        tls = tls_options(cli, false, Vec::new())?;
         let addrs = resolved.unwrap_or_default();
         if let Some(path) = unix_path {
             if cli.zero_io {
@@ -499,6 +577,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         access: Arc::new(access),
         exec,
         test_banner: cli.test,
+        tls: tls.map(Arc::new),
     })
 }
 

@@ -148,7 +148,7 @@ impl Counters {
 /// Runs a session between stdin/stdout and a connection, moving bytes in the kernel when
 /// nothing needs to see them, through the async path otherwise.
 pub async fn run_stdio(stream: Stream, rules: Rules, log: &SessionLog) -> Outcome {
-    if !rules.is_plain(log) {
+    if !rules.is_plain(log) || stream.is_tls() {
         let (reader, writer) = stream.into_split();
         let stdin = rules.read_stdin.then(stdio::spawn_stdin);
         return run(reader, writer, stdin, Stdout::spawn(), rules, log).await;

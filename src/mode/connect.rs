@@ -14,26 +14,42 @@ use crate::io::stdio;
 use crate::mode::exec;
 use crate::net::connect::{Origin, connect, connect_unix};
 use crate::net::stream::Stream;
+use crate::net::tls;
+use tracing::Level;
 
 /// How long piped stdin may stay silent after the peer's EOF before the client gives up on it.
 const LINGER: Duration = Duration::from_millis(500);
 
 /// Where to connect.
 pub enum Target<'a> {
-    Tcp { addrs: &'a [IpAddr], port: u16 },
+    Tcp {
+        /// As typed, for messages and the TLS server name.
+        host: &'a str,
+        addrs: &'a [IpAddr],
+        port: u16,
+    },
     Unix(&'a Path),
 }
 
 pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
     let started = Instant::now();
     let stream = match target {
-        Target::Tcp { addrs, port } => {
+        Target::Tcp { host, addrs, port } => {
+            // Set up before connecting, so a bad certificate file fails before any traffic.
+            let tls = match cfg.tls.as_deref() {
+                Some(opts) => Some(tls::Client::new(opts, tracing::enabled!(Level::INFO))?),
+                None => None,
+            };
             let origin = Origin {
                 source_addr: cfg.source_addr,
                 source_port: cfg.source_port,
                 timeout: cfg.connect_timeout,
             };
-            Stream::Tcp(connect(addrs, port, &origin).await?)
+            let tcp = connect(addrs, port, &origin).await?;
+            match tls {
+                Some(tls) => tls.handshake(tcp, host, port, cfg.connect_timeout).await?,
+                None => Stream::Tcp(tcp),
+            }
         }
         Target::Unix(path) => Stream::Unix(connect_unix(path).await?),
     };

@@ -248,7 +248,7 @@ impl Hub {
     }
 
     /// Reads one client until it leaves, routing what it sends.
-    async fn read_loop(&self, client: &Client, reader: ReadHalf) -> Leave {
+    async fn read_loop(&self, client: &Client, mut reader: ReadHalf) -> Leave {
         let mut framer = self.is_chat().then(|| LineFramer::new(client.id));
         let mut telnet = self.settings.telnet.then(Telnet::default);
         // Allocated only while the client is sending, so idle clients cost no buffer.
@@ -257,11 +257,7 @@ impl Hub {
             if self.settings.kind != ListenKind::KeepOpen {
                 self.wait_until_uncongested().await;
             }
-            if reader.readable().await.is_err() {
-                return Leave::Failed;
-            }
-            buf.reserve(CHUNK);
-            match reader.try_read_buf(&mut buf) {
+            match reader.read_chunk(&mut buf, CHUNK).await {
                 Ok(0) => {
                     if let Some(framer) = framer.as_mut() {
                         let mut out = BytesMut::new();
@@ -313,9 +309,6 @@ impl Hub {
                         (_, None) => self.relay_bytes(Some(client.id), data),
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    buf = BytesMut::new();
-                }
                 Err(_) => return Leave::Failed,
             }
         }
@@ -365,7 +358,7 @@ impl Hub {
             // Most writes go through at once: only a full socket needs the stall timer.
             let written = match writer.try_write_vectored(&slices) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.write_or_stall(client, writer, &slices, last_progress)
+                    self.unless_stalled(client, last_progress, writer.write_vectored(&slices))
                         .await?
                 }
                 other => other,
@@ -389,26 +382,33 @@ impl Hub {
                 }
             }
         }
+        if writer.buffers() {
+            // TLS records may still sit in the session's buffer.
+            let flushed = self.unless_stalled(client, last_progress, writer.flush());
+            if flushed.await?.is_err() {
+                return Err(Leave::Failed);
+            }
+        }
         Ok(())
     }
 
-    /// Waits for a full socket to take `slices`, giving up when the client's queue has been
-    /// full with no progress for the stall timeout.
-    async fn write_or_stall(
+    /// Runs `operation` (a write or flush waiting on a full socket), giving up when the client's
+    /// queue has been full with no progress for the stall timeout.
+    async fn unless_stalled<T>(
         &self,
         client: &Client,
-        writer: &mut WriteHalf,
-        slices: &[IoSlice<'_>],
         last_progress: Instant,
-    ) -> Result<io::Result<usize>, Leave> {
+        operation: impl Future<Output = T>,
+    ) -> Result<T, Leave> {
         let stall = self.settings.stall_timeout;
+        tokio::pin!(operation);
         loop {
             let deadline = match client.outbox().full_since {
                 Some(since) => since.max(last_progress) + stall,
                 None => Instant::now() + stall,
             };
             tokio::select! {
-                result = writer.write_vectored(slices) => return Ok(result),
+                result = &mut operation => return Ok(result),
                 _ = tokio::time::sleep_until(deadline) => {
                     if let Some(since) = client.outbox().full_since
                         && Instant::now() >= since.max(last_progress) + stall

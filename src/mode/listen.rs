@@ -11,19 +11,25 @@ use crate::io::stdio;
 use crate::mode::exec::{self, Relays};
 use crate::mode::hub::{Hub, Settings};
 use crate::net::access::AccessList;
-use crate::net::listener::{self, log_connection};
+use crate::net::listener::{self, Arrival, HandshakeFailed, log_connection};
 use crate::net::stream::{Endpoint, Stream};
+use crate::net::tls;
 
 pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
+    // As in Ncat, the certificate is ready before the first socket listens.
+    let acceptor = cfg.tls.as_deref().map(tls::acceptor).transpose()?;
     let listeners = listener::bind_all(endpoints, cfg.test_banner)?;
     // Ncat's chat IDs are descriptor numbers: after stdio, the log files and the listeners.
     let first_id = 3 + cfg.log.files() + listeners.len() as u32;
-    let (accepting, mut incoming) = listener::accept_all(listeners);
+    let (accepting, mut incoming) = listener::accept_all(listeners, acceptor);
 
     if kind == ListenKind::Single {
         let (stream, _peer) = loop {
-            let Some((stream, peer)) = incoming.recv().await else {
-                return Err(Failure::fatal("Unable to accept connections."));
+            let (stream, peer) = match incoming.recv().await {
+                Some(Ok(client)) => client,
+                // As in Ncat, the one client failing its TLS handshake ends the listener.
+                Some(Err(HandshakeFailed)) => return Ok(1),
+                None => return Err(Failure::fatal("Unable to accept connections.")),
             };
             log_connection(&peer, None);
             if admits(cfg.max_conns, 0, &cfg.access, &peer) {
@@ -69,7 +75,8 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
     loop {
         tokio::select! {
             conn = incoming.recv() => match conn {
-                Some((stream, peer)) => hub.admit(stream, peer),
+                Some(Ok((stream, peer))) => hub.admit(stream, peer),
+                Some(Err(HandshakeFailed)) => {}
                 None => return Err(Failure::fatal("Unable to accept connections.")),
             },
             code = exit_rx.recv() => return Ok(code.unwrap_or(0)),
@@ -84,11 +91,14 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
 async fn serve_exec_clients(
     cfg: &Config,
     cmd: &ExecCommand,
-    mut incoming: mpsc::Receiver<(Stream, Endpoint)>,
+    mut incoming: mpsc::Receiver<Arrival>,
 ) -> anyhow::Result<i32> {
     let relays = Relays::default();
     let cfg = Arc::new(cfg.clone());
-    while let Some((stream, peer)) = incoming.recv().await {
+    while let Some(arrival) = incoming.recv().await {
+        let Ok((stream, peer)) = arrival else {
+            continue;
+        };
         log_connection(&peer, None);
         if !admits(cfg.max_conns, relays.count(), &cfg.access, &peer) {
             continue;

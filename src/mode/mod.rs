@@ -25,8 +25,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<i32> {
             None => udp::listen(&cfg, endpoints).await,
         },
         Mode::Probe { addrs, ports } if cfg.udp => udp::probe(&cfg, addrs, ports.clone()).await,
-        Mode::Connect { addrs, port, .. } => {
-            connect::run(&cfg, connect::Target::Tcp { addrs, port: *port }).await
+        Mode::Connect { host, addrs, port } => {
+            let target = connect::Target::Tcp {
+                host,
+                addrs,
+                port: *port,
+            };
+            connect::run(&cfg, target).await
         }
         Mode::ConnectUnix { path } => connect::run(&cfg, connect::Target::Unix(path)).await,
         Mode::Listen { kind, endpoints } => listen::run(&cfg, *kind, endpoints).await,

@@ -5,13 +5,15 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::error::{Failure, strerror};
 use crate::net::resolve::show_addr;
 use crate::net::stream::{Endpoint, Stream};
+use crate::net::tls;
 
 /// Pending connections the kernel queues per listener. Ncat uses 10, which drops SYNs when many
 /// clients arrive at once; we use the kernel's own cap instead.
@@ -96,18 +98,38 @@ fn bind_unix(path: &Path) -> Result<UnixListener, Failure> {
         .map_err(|e| Failure::Fatal(format!("bind to {}: {}.", path.display(), strerror(&e))))
 }
 
-/// Accepts on every listener and delivers the connections on one channel. Dropping the
+/// A client that connected but failed its TLS handshake (already logged under `-v`).
+#[derive(Debug)]
+pub struct HandshakeFailed;
+
+/// What the accept loops deliver: a client ready to serve, or a failed TLS handshake.
+pub type Arrival = Result<(Stream, Endpoint), HandshakeFailed>;
+
+/// How long a client may take over its TLS handshake before it is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Accepts on every listener and delivers the connections on one channel; with `tls`, each
+/// connection's handshake runs in its own task, so a slow one holds up nobody. Dropping the
 /// returned `JoinSet` stops accepting and closes the listening sockets.
-pub fn accept_all(listeners: Vec<Listener>) -> (JoinSet<()>, mpsc::Receiver<(Stream, Endpoint)>) {
+pub fn accept_all(
+    listeners: Vec<Listener>,
+    tls: Option<TlsAcceptor>,
+) -> (JoinSet<()>, mpsc::Receiver<Arrival>) {
     let (tx, rx) = mpsc::channel(64);
     let mut tasks = JoinSet::new();
     for listener in listeners {
-        let tx = tx.clone();
+        let (tx, tls) = (tx.clone(), tls.clone());
         tasks.spawn(async move {
             loop {
                 match listener.accept().await {
+                    Ok((Stream::Tcp(tcp), peer)) if tls.is_some() => {
+                        let (tx, acceptor) = (tx.clone(), tls.clone().expect("checked"));
+                        tokio::spawn(async move {
+                            let _ = tx.send(handshake(&acceptor, tcp, peer).await).await;
+                        });
+                    }
                     Ok(conn) => {
-                        if tx.send(conn).await.is_err() {
+                        if tx.send(Ok(conn)).await.is_err() {
                             return;
                         }
                     }
@@ -122,6 +144,18 @@ pub fn accept_all(listeners: Vec<Listener>) -> (JoinSet<()>, mpsc::Receiver<(Str
         });
     }
     (tasks, rx)
+}
+
+/// The server side of a client's TLS handshake.
+async fn handshake(acceptor: &TlsAcceptor, tcp: TcpStream, peer: Endpoint) -> Arrival {
+    let result = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls::accept(acceptor, tcp)).await;
+    match result.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())) {
+        Ok(stream) => Ok((stream, peer)),
+        Err(e) => {
+            tracing::info!("Failed SSL connection from {}: {e}", peer.host());
+            Err(HandshakeFailed)
+        }
+    }
 }
 
 /// The two `-v` lines Ncat prints for every accepted connection (before any check).

@@ -1,7 +1,9 @@
-//! Sockets: resolution, listeners and outgoing connections.
+//! Sockets: resolution, listeners, outgoing connections and TLS.
 
 pub mod access;
 pub mod connect;
+pub mod der;
 pub mod listener;
 pub mod resolve;
 pub mod stream;
+pub mod tls;

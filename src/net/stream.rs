@@ -1,5 +1,5 @@
-//! One stream type for every connection the program handles (TCP, Unix domain), so the pump,
-//! the hub and exec relays are written once.
+//! One stream type for every connection the program handles (TCP, Unix domain, TLS over TCP),
+//! so the pump, the hub and exec relays are written once.
 
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
@@ -8,8 +8,12 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use tokio::io::AsyncReadExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UdpSocket, UnixDatagram, UnixStream, tcp, unix};
+
+/// A TLS session over TCP, client or server side.
+pub type TlsStream = tokio_rustls::TlsStream<TcpStream>;
 
 /// The largest UDP payload over IPv4: longer writes are cut to this size.
 pub const MAX_DATAGRAM: usize = 65_507;
@@ -24,6 +28,8 @@ pub enum Stream {
     Udp(UdpSocket),
     /// A connected Unix datagram socket, like `Udp`.
     UnixDgram(UnixDatagram),
+    /// TLS over TCP, after the handshake.
+    Tls(Box<TlsStream>),
 }
 
 /// Who is at the other end (or this end) of a stream.
@@ -72,13 +78,23 @@ impl Stream {
                 .local_addr()
                 .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
             Stream::UnixDgram(s) => Endpoint::Unix(unix_path(s.local_addr().ok())),
+            Stream::Tls(s) => Stream::tcp_endpoint(s.get_ref().0.local_addr()),
         }
+    }
+
+    fn tcp_endpoint(addr: io::Result<SocketAddr>) -> Endpoint {
+        addr.map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip)
+    }
+
+    /// Whether bytes pass through user space anyway (no kernel copy possible).
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
     }
 
     /// `NCAT_PROTO` for exec children (Unix stream sockets count as TCP, as in Ncat).
     pub fn proto(&self) -> &'static str {
         match self {
-            Stream::Tcp(_) | Stream::Unix(_) => "TCP",
+            Stream::Tcp(_) | Stream::Unix(_) | Stream::Tls(_) => "TCP",
             Stream::Udp(_) | Stream::UnixDgram(_) => "UDP",
         }
     }
@@ -93,14 +109,18 @@ impl Stream {
                 .peer_addr()
                 .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
             Stream::UnixDgram(s) => Endpoint::Unix(unix_path(s.peer_addr().ok())),
+            Stream::Tls(s) => Stream::tcp_endpoint(s.get_ref().0.peer_addr()),
         }
     }
 
     /// Sends small writes at once (chat latency).
     pub fn set_nodelay(&self) {
-        if let Stream::Tcp(s) = self {
-            let _ = s.set_nodelay(true);
-        }
+        let tcp = match self {
+            Stream::Tcp(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+            _ => return,
+        };
+        let _ = tcp.set_nodelay(true);
     }
 
     pub fn into_split(self) -> (ReadHalf, WriteHalf) {
@@ -121,6 +141,10 @@ impl Stream {
                 let s = Arc::new(s);
                 (ReadHalf::UnixDgram(s.clone()), WriteHalf::UnixDgram(s))
             }
+            Stream::Tls(s) => {
+                let (r, w) = tokio::io::split(*s);
+                (ReadHalf::Tls(r), WriteHalf::Tls(w))
+            }
         }
     }
 
@@ -131,6 +155,12 @@ impl Stream {
             Stream::Unix(s) => OwnedFd::from(s.into_std()?),
             Stream::Udp(s) => OwnedFd::from(s.into_std()?),
             Stream::UnixDgram(s) => OwnedFd::from(s.into_std()?),
+            Stream::Tls(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "a TLS session cannot be handed over as a descriptor",
+                ));
+            }
         })
     }
 }
@@ -147,6 +177,7 @@ pub enum ReadHalf {
     Unix(unix::OwnedReadHalf),
     Udp(Arc<UdpSocket>),
     UnixDgram(Arc<UnixDatagram>),
+    Tls(tokio::io::ReadHalf<TlsStream>),
 }
 
 /// The writing half of a [`Stream`]; dropping it shuts the write side down.
@@ -156,36 +187,85 @@ pub enum WriteHalf {
     Unix(unix::OwnedWriteHalf),
     Udp(Arc<UdpSocket>),
     UnixDgram(Arc<UnixDatagram>),
+    Tls(tokio::io::WriteHalf<TlsStream>),
 }
 
 impl ReadHalf {
-    pub async fn readable(&self) -> io::Result<()> {
-        match self {
-            ReadHalf::Tcp(r) => r.readable().await,
-            ReadHalf::Unix(r) => r.readable().await,
-            ReadHalf::Udp(r) => r.readable().await,
-            ReadHalf::UnixDgram(r) => r.readable().await,
-        }
-    }
-
-    pub fn try_read_buf(&self, buf: &mut bytes::BytesMut) -> io::Result<usize> {
-        match self {
-            ReadHalf::Tcp(r) => r.try_read_buf(buf),
-            ReadHalf::Unix(r) => r.try_read_buf(buf),
-            ReadHalf::Udp(r) => r.try_recv_buf(buf),
-            ReadHalf::UnixDgram(r) => r.try_recv_buf(buf),
+    /// Waits for data and appends up to `chunk` bytes of it to `buf` (0 at EOF). Plain sockets
+    /// wait for readiness first, so an idle connection holds no buffer memory.
+    pub async fn read_chunk(
+        &mut self,
+        buf: &mut bytes::BytesMut,
+        chunk: usize,
+    ) -> io::Result<usize> {
+        loop {
+            let result = match self {
+                ReadHalf::Tls(r) => {
+                    buf.reserve(chunk);
+                    return match r.read_buf(buf).await {
+                        Err(e) if is_unclean_close(&e) => Ok(0),
+                        other => other,
+                    };
+                }
+                ReadHalf::Tcp(r) => {
+                    r.readable().await?;
+                    buf.reserve(chunk);
+                    r.try_read_buf(buf)
+                }
+                ReadHalf::Unix(r) => {
+                    r.readable().await?;
+                    buf.reserve(chunk);
+                    r.try_read_buf(buf)
+                }
+                ReadHalf::Udp(r) => {
+                    r.readable().await?;
+                    buf.reserve(chunk);
+                    r.try_recv_buf(buf)
+                }
+                ReadHalf::UnixDgram(r) => {
+                    r.readable().await?;
+                    buf.reserve(chunk);
+                    r.try_recv_buf(buf)
+                }
+            };
+            match result {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if buf.is_empty() {
+                        *buf = bytes::BytesMut::new();
+                    }
+                }
+                other => return other,
+            }
         }
     }
 }
 
+/// A TLS peer that closes the TCP connection without a close_notify alert: an ordinary EOF,
+/// as for a plain socket (most TLS peers, Ncat included, never send the alert).
+fn is_unclean_close(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::UnexpectedEof
+}
+
 impl WriteHalf {
-    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    pub fn try_write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             WriteHalf::Tcp(w) => w.try_write_vectored(bufs),
             WriteHalf::Unix(w) => w.try_write_vectored(bufs),
             WriteHalf::Udp(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
             WriteHalf::UnixDgram(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
+            WriteHalf::Tls(w) => {
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                match Pin::new(w).poll_write_vectored(&mut cx, bufs) {
+                    Poll::Ready(result) => result,
+                    Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+                }
+            }
         }
+    }
+
+    /// Whether written bytes may wait in a user-space buffer until a flush (TLS records).
+    pub fn buffers(&self) -> bool {
+        matches!(self, WriteHalf::Tls(_))
     }
 }
 
@@ -200,6 +280,10 @@ impl AsyncRead for ReadHalf {
             ReadHalf::Unix(r) => Pin::new(r).poll_read(cx, buf),
             ReadHalf::Udp(r) => r.poll_recv(cx, buf),
             ReadHalf::UnixDgram(r) => r.poll_recv(cx, buf),
+            ReadHalf::Tls(r) => match Pin::new(r).poll_read(cx, buf) {
+                Poll::Ready(Err(e)) if is_unclean_close(&e) => Poll::Ready(Ok(())),
+                other => other,
+            },
         }
     }
 }
@@ -215,6 +299,7 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Unix(w) => Pin::new(w).poll_write(cx, buf),
             WriteHalf::Udp(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
             WriteHalf::UnixDgram(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
+            WriteHalf::Tls(w) => Pin::new(w).poll_write(cx, buf),
         }
     }
 
@@ -226,6 +311,7 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_write_vectored(cx, bufs),
             WriteHalf::Unix(w) => Pin::new(w).poll_write_vectored(cx, bufs),
+            WriteHalf::Tls(w) => Pin::new(w).poll_write_vectored(cx, bufs),
             // A datagram per write: send the first non-empty slice.
             datagram => {
                 let first = bufs
@@ -245,6 +331,7 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_flush(cx),
+            WriteHalf::Tls(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => Poll::Ready(Ok(())),
         }
     }
@@ -253,6 +340,7 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_shutdown(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_shutdown(cx),
+            WriteHalf::Tls(w) => Pin::new(w).poll_shutdown(cx),
             // Datagrams have no half-close.
             WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => Poll::Ready(Ok(())),
         }

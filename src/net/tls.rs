@@ -1,0 +1,459 @@
+//! TLS with rustls: the server side (a given PEM pair, or a fresh self-signed certificate), the
+//! client side (Ncat's report-only certificate check by default, enforced with `--ssl-verify`),
+//! and the fingerprints Ncat prints.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, ring as provider};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig,
+    SignatureScheme, SupportedCipherSuite,
+};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use tokio::net::TcpStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+use crate::error::Failure;
+use crate::net::stream::{Stream, TlsStream};
+
+/// The `--ssl*` options, checked.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// `--ssl-cert` / `--ssl-key` (always both or neither).
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// `--ssl-verify` (or `--ssl-trustfile`): refuse a server whose certificate does not check.
+    pub verify: bool,
+    /// `--ssl-trustfile`: trusted certificates besides the system store.
+    pub trustfile: Option<PathBuf>,
+    /// `--ssl-ciphers`: the suites to offer or accept (all of rustls's when `None`).
+    pub suites: Option<Vec<SupportedCipherSuite>>,
+    /// `--ssl-servername`: the name sent (SNI) and checked, instead of the target as typed.
+    pub servername: Option<String>,
+    /// `--ssl-alpn`: protocols to offer.
+    pub alpn: Vec<Vec<u8>>,
+    /// Names a generated server certificate is valid for (the first is its common name).
+    pub names: Vec<String>,
+}
+
+/// Every cipher suite this build has, by name.
+fn all_suites() -> Vec<SupportedCipherSuite> {
+    provider::default_provider().cipher_suites
+}
+
+fn suite_name(suite: &SupportedCipherSuite) -> String {
+    format!("{:?}", suite.suite())
+}
+
+/// Parses `--ssl-ciphers`: rustls suite names separated by `:` or `,`.
+pub fn parse_suites(list: &str) -> Result<Vec<SupportedCipherSuite>, String> {
+    let available = all_suites();
+    let mut chosen = Vec::new();
+    for name in list
+        .split([':', ','])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        match available
+            .iter()
+            .find(|s| suite_name(s).eq_ignore_ascii_case(name))
+        {
+            Some(suite) => chosen.push(*suite),
+            None => {
+                let names: Vec<String> = available.iter().map(suite_name).collect();
+                return Err(format!(
+                    "Unknown cipher suite \"{name}\" in --ssl-ciphers. OpenSSL cipher strings are not supported; give TLS suite names from this list: {}.",
+                    names.join(":")
+                ));
+            }
+        }
+    }
+    if chosen.is_empty() {
+        return Err("No cipher suite given in --ssl-ciphers.".into());
+    }
+    Ok(chosen)
+}
+
+fn crypto(opts: &TlsOptions) -> Arc<CryptoProvider> {
+    let mut crypto = provider::default_provider();
+    if let Some(suites) = &opts.suites {
+        crypto.cipher_suites = suites.clone();
+    }
+    Arc::new(crypto)
+}
+
+type Pair = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+/// The server side, set up before listening: the given certificate and key, or a fresh
+/// self-signed pair (never written to disk).
+pub fn acceptor(opts: &TlsOptions) -> Result<TlsAcceptor, Failure> {
+    let (chain, key) = match (&opts.cert, &opts.key) {
+        (Some(cert), Some(key)) => load_pair(cert, key)?,
+        _ => generate(&opts.names)?,
+    };
+    let config = ServerConfig::builder_with_provider(crypto(opts))
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(chain, key))
+        .map_err(|e| Failure::Fatal(format!("Failed to set up TLS: {e}.")))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Reads a PEM certificate chain and private key.
+fn load_pair(cert: &Path, key: &Path) -> Result<Pair, Failure> {
+    let unreadable = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
+        Failure::Fatal(format!(
+            "Unable to read the {what} file \"{}\": {e}.",
+            path.display()
+        ))
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| unreadable("certificate", cert, &e))?;
+    if chain.is_empty() {
+        return Err(unreadable("certificate", cert, &"no certificate in it"));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| unreadable("key", key, &e))?;
+    Ok((chain, key))
+}
+
+/// A self-signed ECDSA P-256 certificate valid for a year from now for `names`.
+fn generate(names: &[String]) -> Result<Pair, Failure> {
+    let failed =
+        |e: rcgen::Error| Failure::Fatal(format!("Failed to generate a certificate: {e}."));
+    tracing::info!(
+        "Generating a temporary ECDSA P-256 key. Use --ssl-key and --ssl-cert to use a permanent one."
+    );
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(failed)?;
+    let names: Vec<String> = names
+        .iter()
+        .filter(|n| {
+            n.parse::<IpAddr>().is_ok() || rustls_pki_types::DnsName::try_from(n.as_str()).is_ok()
+        })
+        .cloned()
+        .collect();
+    let mut params = rcgen::CertificateParams::new(names.clone()).map_err(failed)?;
+    let common_name = names.first().map_or("localhost", String::as_str);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    params.not_before = rcgen::date_time_ymd(1970, 1, 1) + now;
+    params.not_after = params.not_before + Duration::from_secs(365 * 24 * 3600);
+    let cert = params.self_signed(&key).map_err(failed)?;
+    log_fingerprints(cert.der());
+    let key = PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    Ok((vec![cert.der().clone()], key))
+}
+
+/// Ncat's `-v` fingerprint line, and the same for SHA-256.
+fn log_fingerprints(der: &[u8]) {
+    tracing::info!(
+        "SHA-1 fingerprint: {}",
+        fingerprint(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
+    );
+    tracing::info!(
+        "SHA-256 fingerprint: {}",
+        fingerprint(&ring::digest::SHA256, der)
+    );
+}
+
+/// A digest in Ncat's shape: upper-case hex in groups of four (`A0DA BAE4 ...`).
+pub fn fingerprint(algorithm: &'static ring::digest::Algorithm, der: &[u8]) -> String {
+    let digest = ring::digest::digest(algorithm, der);
+    digest
+        .as_ref()
+        .chunks(2)
+        .map(|pair| pair.iter().map(|b| format!("{b:02X}")).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Completes the server side of a handshake on an accepted connection.
+pub async fn accept(acceptor: &TlsAcceptor, tcp: TcpStream) -> std::io::Result<Stream> {
+    let tls = acceptor.accept(tcp).await?;
+    Ok(Stream::Tls(Box::new(TlsStream::Server(tls))))
+}
+
+/// The client side: a connector and the verifier whose findings it reports.
+pub struct Client {
+    connector: TlsConnector,
+    verifier: Arc<ReportingVerifier>,
+    servername: Option<String>,
+}
+
+impl Client {
+    /// Sets up the client side. The trust store is loaded only when it is used: to enforce
+    /// (`--ssl-verify`) or to report under `-v`.
+    pub fn new(opts: &TlsOptions, report: bool) -> Result<Client, Failure> {
+        let crypto = crypto(opts);
+        let webpki = if opts.verify || report {
+            let roots = trust_store(opts.trustfile.as_deref())?;
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), crypto.clone())
+                .build()
+                .ok()
+        } else {
+            None
+        };
+        let verifier = Arc::new(ReportingVerifier {
+            webpki,
+            enforce: opts.verify,
+            crypto: crypto.clone(),
+            failure: Mutex::new(None),
+        });
+        let builder = ClientConfig::builder_with_provider(crypto)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Failure::Fatal(format!("Failed to set up TLS: {e}.")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone());
+        let mut config = match (&opts.cert, &opts.key) {
+            (Some(cert), Some(key)) => {
+                let (chain, key) = load_pair(cert, key)?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| Failure::Fatal(format!("Failed to set up TLS: {e}.")))?
+            }
+            _ => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = opts.alpn.clone();
+        Ok(Client {
+            connector: TlsConnector::from(Arc::new(config)),
+            verifier,
+            servername: opts.servername.clone(),
+        })
+    }
+
+    /// Runs the handshake on a connected socket. `host` is the target as typed: the name sent
+    /// and checked unless `--ssl-servername` gives another.
+    pub async fn handshake(
+        &self,
+        tcp: TcpStream,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> anyhow::Result<Stream> {
+        let peer_ip = tcp.peer_addr().map(|a| a.ip()).ok();
+        let name = self.servername.as_deref().unwrap_or(host);
+        let server_name = ServerName::try_from(name.to_owned())
+            .ok()
+            .or_else(|| peer_ip.map(ServerName::from))
+            .ok_or_else(|| Failure::fatal(format!("Invalid TLS server name \"{name}\".")))?;
+        let handshake = self.connector.connect(server_name, tcp);
+        let tls = match tokio::time::timeout(timeout, handshake).await {
+            Err(_) => return Err(Failure::network("TIMEOUT.")),
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                return Err(match self.verifier.take_failure() {
+                    Some(failure) => {
+                        tracing::info!("Certificate verification failed ({}).", failure.reason);
+                        if failure.name_mismatch {
+                            Failure::fatal("Certificate verification error.")
+                        } else {
+                            Failure::network("Input/output error.")
+                        }
+                    }
+                    None => {
+                        tracing::info!("TLS handshake failed: {e}.");
+                        Failure::network("Input/output error.")
+                    }
+                });
+            }
+        };
+        let (_, session) = tls.get_ref();
+        tracing::info!("SSL connection to {host}:{port}.");
+        if let Some(cert) = session.peer_certificates().and_then(|c| c.first()) {
+            log_fingerprints(cert);
+        }
+        if let Some(failure) = self.verifier.take_failure() {
+            tracing::info!("Certificate verification failed ({}).", failure.reason);
+            tracing::info!(
+                "Warning: the server's certificate is not trusted; the connection goes on because --ssl-verify was not given."
+            );
+        }
+        Ok(Stream::Tls(Box::new(TlsStream::Client(tls))))
+    }
+}
+
+/// The system's trusted certificates, plus `--ssl-trustfile`.
+fn trust_store(trustfile: Option<&Path>) -> Result<RootCertStore, Failure> {
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(path) = trustfile {
+        let certs = CertificateDer::pem_file_iter(path)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| {
+                Failure::Fatal(format!(
+                    "Unable to read the trust file \"{}\": {e}.",
+                    path.display()
+                ))
+            })?;
+        roots.add_parsable_certificates(certs);
+    }
+    Ok(roots)
+}
+
+/// Why a server certificate did not check.
+#[derive(Debug, Clone)]
+struct VerifyFailure {
+    reason: String,
+    name_mismatch: bool,
+}
+
+/// Checks the server's certificate chain and name against the trust store, and either refuses
+/// the handshake (`--ssl-verify`) or only records the finding for `-v` (Ncat's default). The
+/// handshake signature is always checked, so the server must hold the certificate's key.
+#[derive(Debug)]
+struct ReportingVerifier {
+    /// `None` when the trust store is empty or was not loaded.
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    enforce: bool,
+    crypto: Arc<CryptoProvider>,
+    failure: Mutex<Option<VerifyFailure>>,
+}
+
+impl ReportingVerifier {
+    fn take_failure(&self) -> Option<VerifyFailure> {
+        self.failure.lock().ok()?.take()
+    }
+}
+
+impl ServerCertVerifier for ReportingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let checked = match &self.webpki {
+            Some(webpki) => webpki
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+                .map(|_| ()),
+            None => Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            )),
+        };
+        let Err(error) = checked else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        let failure = VerifyFailure {
+            reason: reason(&error, end_entity, intermediates),
+            name_mismatch: matches!(
+                error,
+                rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                        | CertificateError::NotValidForNameContext { .. }
+                )
+            ),
+        };
+        if let Ok(mut slot) = self.failure.lock() {
+            *slot = Some(failure);
+        }
+        if self.enforce {
+            Err(error)
+        } else {
+            Ok(ServerCertVerified::assertion())
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.crypto.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.crypto.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.crypto
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A verification failure in the words OpenSSL (and so Ncat) uses for the common cases.
+fn reason(
+    error: &rustls::Error,
+    end_entity: &[u8],
+    intermediates: &[CertificateDer<'_>],
+) -> String {
+    match error {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            if intermediates.is_empty() && crate::net::der::is_self_issued(end_entity) {
+                "self-signed certificate".into()
+            } else {
+                "unable to get local issuer certificate".into()
+            }
+        }
+        rustls::Error::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        ) => "certificate has expired".into(),
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. },
+        ) => "certificate is not yet valid".into(),
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => "certificate name does not match the host".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suite_names_round_trip_and_openssl_strings_are_refused() {
+        let suites =
+            parse_suites("TLS13_AES_128_GCM_SHA256:tls13_chacha20_poly1305_sha256").unwrap();
+        assert_eq!(suites.len(), 2);
+        let err = parse_suites("ALL:!aNULL").unwrap_err();
+        assert!(
+            err.contains("OpenSSL cipher strings are not supported"),
+            "{err}"
+        );
+        assert!(parse_suites("").is_err());
+    }
+
+    #[test]
+    fn fingerprints_are_grouped_hex() {
+        let sha1 = fingerprint(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, b"abc");
+        assert_eq!(sha1, "A999 3E36 4706 816A BA3E 2571 7850 C26C 9CD0 D89D");
+    }
+
+    #[test]
+    fn generated_certificates_are_self_issued_and_quick() {
+        let started = std::time::Instant::now();
+        let (chain, _) = generate(&["127.0.0.1".into(), "localhost".into()]).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(crate::net::der::is_self_issued(&chain[0]));
+    }
+}
