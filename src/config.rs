@@ -17,6 +17,7 @@ use crate::net::resolve::{self, Family};
 use crate::net::stream::Endpoint;
 use crate::net::tls::{self, TlsOptions};
 use crate::parse;
+use crate::proxy::{self, ProxyDns, ProxyKind, ProxyOptions};
 
 /// Ncat's default port in both modes.
 pub const DEFAULT_PORT: u16 = 31337;
@@ -38,6 +39,8 @@ pub enum ListenKind {
     Broker,
     /// `--chat`: the broker plus IDs, line framing, escaping and announcements.
     Chat,
+    /// `--proxy-type http`: an HTTP proxy server; stdin and stdout are unused.
+    HttpProxy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +104,12 @@ pub struct Config {
     pub test_banner: bool,
     /// `--ssl` and its options.
     pub tls: Option<Arc<TlsOptions>>,
+    /// `--proxy` and its options (connect mode).
+    pub proxy: Option<ProxyOptions>,
+    /// `--proxy-auth` (or `NCAT_PROXY_AUTH`): what the HTTP proxy server requires.
+    pub proxy_auth: Option<String>,
+    /// `-4` / `-6`, for names resolved after start-up.
+    pub family: Family,
 }
 
 impl Config {
@@ -133,13 +142,6 @@ fn unsupported(cli: &Cli) -> Option<&'static str> {
         (!cli.source_route.is_empty(), "-g"),
         (cli.source_route_pointer.is_some(), "-G"),
         (cli.sctp, "--sctp"),
-        (
-            !cli.proxy.is_empty()
-                || !cli.proxy_type.is_empty()
-                || !cli.proxy_auth.is_empty()
-                || cli.proxy_dns.is_some(),
-            "--proxy",
-        ),
     ];
     checks.iter().find(|(set, _)| *set).map(|(_, name)| *name)
 }
@@ -179,6 +181,68 @@ fn access_list(cli: &Cli, lookup: Lookup) -> Result<AccessList, Failure> {
         }
         Failure::Fatal(e.fatal)
     })
+}
+
+/// The credentials for either proxy side: `--proxy-auth`, else `NCAT_PROXY_AUTH` (which keeps
+/// them out of `ps`).
+fn proxy_auth(cli: &Cli) -> Option<String> {
+    cli.proxy_auth
+        .first()
+        .cloned()
+        .or_else(|| std::env::var("NCAT_PROXY_AUTH").ok())
+}
+
+/// The `--proxy*` options in Ncat's order: the type, the proxy's address (resolved now; failing
+/// is a network error, status 1), then the combination with `-l`. Returns the client settings,
+/// and whether this is the HTTP proxy server.
+fn proxy_options(
+    cli: &Cli,
+    listen: bool,
+    family: Family,
+) -> Result<(Option<ProxyOptions>, bool), Failure> {
+    let dns = cli
+        .proxy_dns
+        .as_deref()
+        .map(ProxyDns::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let Some(address) = cli.proxy.first() else {
+        return match cli.proxy_type.first() {
+            None => Ok((None, false)),
+            Some(_) if !listen => Err(Failure::Fatal(
+                "Proxy type (--proxy-type) specified without proxy address (--proxy).".into(),
+            )),
+            Some(t) if t == "http" => Ok((None, true)),
+            Some(t) => Err(Failure::Fatal(format!(
+                "Invalid proxy type \"{t}\"; Ncat proxy server only supports \"http\"."
+            ))),
+        };
+    };
+    let kind = ProxyKind::parse(cli.proxy_type.first().map_or("http", String::as_str))?;
+    let (host, port) = proxy::split_address(address)?;
+    let addrs = resolve::resolve(host, family, cli.nodns).map_err(|e| {
+        let hint = if family == Family::V6 {
+            "\nNcat: Did you specify the port number? It's required for IPv6."
+        } else {
+            ""
+        };
+        Failure::Network(format!("Could not resolve proxy \"{host}\": {e}.{hint}"))
+    })?;
+    if listen {
+        return Err(Failure::Fatal(
+            "Invalid option combination: --proxy and -l.".into(),
+        ));
+    }
+    Ok((
+        Some(ProxyOptions {
+            kind,
+            addrs,
+            port: port.unwrap_or(kind.default_port()),
+            auth: proxy_auth(cli),
+            dns,
+        }),
+        false,
+    ))
 }
 
 /// Whether any `--ssl*` option asks for TLS (each of them turns it on, as in Ncat).
@@ -271,6 +335,9 @@ fn udp_checks(cli: &Cli, listen: bool) -> Result<(), Failure> {
     if cli.broker || cli.chat {
         return fatal("UDP mode does not support connection brokering.");
     }
+    if !cli.proxy.is_empty() || !cli.proxy_type.is_empty() {
+        return fatal("Proxies are not supported with -u (UDP).");
+    }
     if cli.unixsock && cli.keep_open {
         // As for UDP in Ncat 7.93; several peers cannot share one connected Unix socket.
         return fatal("-k is not supported with Unix datagram sockets (-U -u).");
@@ -288,6 +355,11 @@ fn udp_checks(cli: &Cli, listen: bool) -> Result<(), Failure> {
 fn unix_socket_path(cli: &Cli, listen: bool) -> Result<Option<PathBuf>, Failure> {
     if !cli.unixsock {
         return Ok(None);
+    }
+    if !cli.proxy.is_empty() {
+        return Err(Failure::Fatal(
+            "Proxy option not supported when using Unix domain sockets.".into(),
+        ));
     }
     if wants_tls(cli) {
         return Err(Failure::Fatal(
@@ -311,7 +383,15 @@ fn unix_socket_path(cli: &Cli, listen: bool) -> Result<Option<PathBuf>, Failure>
 type IpTarget = (Option<String>, Option<Vec<IpAddr>>, RangeInclusive<u16>);
 
 /// The positional `[hostname] [port]`: the host resolved, and the port (or, with `-z`, range).
-fn ip_target(cli: &Cli, listen: bool, family: Family) -> Result<IpTarget, Failure> {
+/// `resolve_host` is false when a proxy handles the target's name; `default_port` is used when
+/// no port is given.
+fn ip_target(
+    cli: &Cli,
+    listen: bool,
+    family: Family,
+    resolve_host: bool,
+    default_port: u16,
+) -> Result<IpTarget, Failure> {
     // Positional arguments: `[hostname] [port]`. A first argument made only of digits is a port.
     let mut positionals = cli.positionals.iter();
     let host = match cli.positionals.first() {
@@ -331,6 +411,7 @@ fn ip_target(cli: &Cli, listen: bool, family: Family) -> Result<IpTarget, Failur
             ));
         }
         None => None,
+        Some(_) if !resolve_host => Some(Vec::new()),
         Some(h) => Some(
             resolve::resolve(h, family, cli.nodns)
                 .map_err(|e| Failure::Fatal(format!("Could not resolve hostname \"{h}\": {e}.")))?,
@@ -343,7 +424,7 @@ fn ip_target(cli: &Cli, listen: bool, family: Family) -> Result<IpTarget, Failur
         )));
     }
     let port_range = match ports.first() {
-        None => DEFAULT_PORT..=DEFAULT_PORT,
+        None => default_port..=default_port,
         Some(p) => {
             let single = parse::port(p).map(|n| n..=n);
             // A range of ports is an extension, for -z only.
@@ -358,6 +439,17 @@ fn ip_target(cli: &Cli, listen: bool, family: Family) -> Result<IpTarget, Failur
 
 /// Validates the command line. Prints the `-v` version banner at the point Ncat does.
 pub fn build(cli: &Cli) -> Result<Config, Failure> {
+    for (values, name) in [
+        (&cli.proxy, "--proxy"),
+        (&cli.proxy_type, "--proxy-type"),
+        (&cli.proxy_auth, "--proxy-auth"),
+    ] {
+        if values.len() > 1 {
+            return Err(Failure::Fatal(format!(
+                "You can't specify more than one {name}."
+            )));
+        }
+    }
     // Values Ncat checks while reading the options.
     let connect_timeout = time_option(&cli.wait, "-w timeout")?.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
     let stall_timeout =
@@ -445,6 +537,11 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         ));
     }
 
+    let (proxy, proxy_server) = proxy_options(cli, listen, family)?;
+    if proxy.is_some() && cli.zero_io {
+        return Err(Failure::Fatal("-z is not supported with --proxy.".into()));
+    }
+
     let source_addr = match cli.source.as_deref() {
         None => None,
         Some(_) if listen => {
@@ -475,13 +572,22 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     let unix_path = unix_socket_path(cli, listen)?;
     let (host, resolved, port_range) = match unix_path {
         Some(_) => (None, None, DEFAULT_PORT..=DEFAULT_PORT),
-        None => ip_target(cli, listen, family)?,
+        None => {
+            let default_port = if proxy_server {
+                ProxyKind::Http.default_port()
+            } else {
+                DEFAULT_PORT
+            };
+            ip_target(cli, listen, family, proxy.is_none(), default_port)?
+        }
     };
     let port = *port_range.start();
 
     let tls;
     let mode = if listen {
-        let kind = if cli.chat {
+        let kind = if proxy_server {
+            ListenKind::HttpProxy
+        } else if cli.chat {
             ListenKind::Chat
         } else if cli.broker {
             ListenKind::Broker
@@ -494,6 +600,22 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
             return Err(Failure::Fatal(
                 "Invalid option combination: --broker and -e.".into(),
             ));
+        }
+        if kind == ListenKind::HttpProxy {
+            let combination = |what: &str| {
+                Err(Failure::Fatal(format!(
+                    "Invalid option combination: {what} has no effect with --proxy-type."
+                )))
+            };
+            if cli.telnet {
+                return combination("--telnet");
+            }
+            if exec.is_some() {
+                return combination("--exec");
+            }
+            if cli.broker || cli.chat {
+                return combination("--broker");
+            }
         }
         if kind == ListenKind::Single && cli.max_conns.is_some() {
             eprintln!(
@@ -578,6 +700,9 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         exec,
         test_banner: cli.test,
         tls: tls.map(Arc::new),
+        proxy_auth: proxy_auth(cli),
+        proxy,
+        family,
     })
 }
 

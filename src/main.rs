@@ -8,6 +8,7 @@ mod logging;
 mod mode;
 mod net;
 mod parse;
+mod proxy;
 mod sys;
 
 use std::io::Write;

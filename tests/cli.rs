@@ -152,10 +152,6 @@ fn unimplemented_options_say_so() {
         "--sctp is not supported yet.",
     );
     assert_fatal(&["--vsock", "-l", "5"], "--vsock is not supported yet.");
-    assert_fatal(
-        &["--proxy", "127.0.0.1:3128", "127.0.0.1", "80"],
-        "--proxy is not supported yet.",
-    );
 }
 
 #[test]

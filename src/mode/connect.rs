@@ -15,6 +15,7 @@ use crate::mode::exec;
 use crate::net::connect::{Origin, connect, connect_unix};
 use crate::net::stream::Stream;
 use crate::net::tls;
+use crate::proxy;
 use tracing::Level;
 
 /// How long piped stdin may stay silent after the peer's EOF before the client gives up on it.
@@ -45,7 +46,10 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
                 source_port: cfg.source_port,
                 timeout: cfg.connect_timeout,
             };
-            let tcp = connect(addrs, port, &origin).await?;
+            let tcp = match &cfg.proxy {
+                Some(proxy) => proxy::client::connect(proxy, host, port, cfg.family).await?,
+                None => connect(addrs, port, &origin).await?,
+            };
             match tls {
                 Some(tls) => tls.handshake(tcp, host, port, cfg.connect_timeout).await?,
                 None => Stream::Tcp(tcp),

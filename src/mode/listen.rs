@@ -14,6 +14,7 @@ use crate::net::access::AccessList;
 use crate::net::listener::{self, Arrival, HandshakeFailed, log_connection};
 use crate::net::stream::{Endpoint, Stream};
 use crate::net::tls;
+use crate::proxy;
 
 pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
     // As in Ncat, the certificate is ready before the first socket listens.
@@ -48,6 +49,9 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
         return serve_single(cfg, stream).await;
     }
 
+    if kind == ListenKind::HttpProxy {
+        return proxy::server::run(cfg, incoming).await;
+    }
     if let Some(cmd) = &cfg.exec {
         return serve_exec_clients(cfg, cmd, incoming).await;
     }

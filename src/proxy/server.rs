@@ -1,0 +1,295 @@
+//! The HTTP proxy server (`-l --proxy-type http`): CONNECT tunnels and GET/HEAD/POST
+//! forwarding, with optional Basic or Digest authentication. One task per client; it listens
+//! where it is told to (Ncat binds every address whatever it is given).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::error::Failure;
+use crate::net::access::AccessList;
+use crate::net::listener::Arrival;
+use crate::net::stream::{Endpoint, ReadHalf, Stream, WriteHalf};
+use crate::proxy::http::{self, Head, HeadError};
+
+/// The longest request line accepted (longer: 413).
+const LINE_LIMIT: usize = 1024;
+/// The longest request header accepted (longer: 413).
+const HEAD_LIMIT: usize = 10 * 1024;
+
+const BAD_REQUEST: &str = "HTTP/1.0 400 Bad Request\r\n\r\n";
+const FORBIDDEN: &str = "HTTP/1.0 403 Forbidden\r\n\r\n";
+const NOT_ALLOWED: &str =
+    "HTTP/1.0 405 Method Not Allowed\r\nAllow: CONNECT, GET, HEAD, POST\r\n\r\n";
+const TOO_LARGE: &str = "HTTP/1.0 413 Request Entity Too Large\r\n\r\n";
+const GATEWAY_TIMEOUT: &str = "HTTP/1.0 504 Gateway Timeout\r\n\r\n";
+
+/// Header fields that concern one hop only, never forwarded.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+];
+
+/// What every client task needs.
+struct Settings {
+    /// `user:password` required of clients, if any.
+    auth: Option<String>,
+    /// The nonce of this run's Digest challenges.
+    nonce: String,
+    access: Arc<AccessList>,
+}
+
+/// Serves proxy clients until the listeners fail; stdin and stdout are not used.
+pub async fn run(cfg: &Config, mut incoming: mpsc::Receiver<Arrival>) -> anyhow::Result<i32> {
+    let settings = Arc::new(Settings {
+        auth: cfg.proxy_auth.clone(),
+        nonce: http::random_token(),
+        access: cfg.access.clone(),
+    });
+    while let Some(arrival) = incoming.recv().await {
+        let Ok((stream, peer)) = arrival else {
+            continue;
+        };
+        // Denied clients are closed without a word, as in Ncat.
+        if peer.ip().is_some_and(|ip| !settings.access.permits(ip)) {
+            continue;
+        }
+        tokio::spawn(serve(stream, settings.clone()));
+    }
+    Err(Failure::fatal("Unable to accept connections."))
+}
+
+/// Answers one client's request.
+async fn serve(stream: Stream, settings: Arc<Settings>) {
+    let local = stream.local();
+    let (mut reader, mut writer) = stream.into_split();
+    let mut pending = BytesMut::new();
+    let answer = match handle(&mut reader, &mut writer, &mut pending, &local, &settings).await {
+        Ok(()) => return,
+        Err(answer) => answer,
+    };
+    let _ = writer.write_all(answer.as_bytes()).await;
+    let _ = writer.shutdown().await;
+}
+
+/// Reads the request and carries it out; an `Err` is the error reply to send.
+async fn handle(
+    reader: &mut ReadHalf,
+    writer: &mut WriteHalf,
+    pending: &mut BytesMut,
+    local: &Endpoint,
+    settings: &Settings,
+) -> Result<(), String> {
+    let block = match http::read_head_buffered(reader, pending, HEAD_LIMIT).await {
+        Ok(block) => block,
+        Err(HeadError::TooLong) => return Err(TOO_LARGE.into()),
+        // A client that left without a request gets nothing.
+        Err(HeadError::Closed | HeadError::Io(_)) => return Ok(()),
+    };
+    let line_len = memchr::memmem::find(&block, b"\r\n").unwrap_or(block.len());
+    if line_len > LINE_LIMIT {
+        return Err(TOO_LARGE.into());
+    }
+    let head = Head::parse(&block)
+        .filter(|h| h.start[2].starts_with("HTTP/"))
+        .ok_or(BAD_REQUEST)?;
+    let [method, target, _] = &head.start;
+    if let Some(auth) = &settings.auth
+        && !authorized(&head, auth, method, &settings.nonce)
+    {
+        return Err(format!(
+            "HTTP/1.0 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"Ncat\"\r\nProxy-Authenticate: Digest realm=\"Ncat\", nonce=\"{}\", qop=\"auth\"\r\n\r\n",
+            settings.nonce
+        ));
+    }
+    match method.as_str() {
+        "CONNECT" => {
+            let (host, port) = split_authority(target).ok_or(BAD_REQUEST)?;
+            let origin = reach(&host, port, local).await?;
+            writer
+                .write_all(b"HTTP/1.0 200 OK\r\n\r\n")
+                .await
+                .map_err(|_| String::new())?;
+            tunnel(reader, writer, pending.split().freeze(), origin).await;
+            Ok(())
+        }
+        "GET" | "HEAD" | "POST" => forward(reader, writer, pending, &head, local).await,
+        _ => Err(NOT_ALLOWED.into()),
+    }
+}
+
+/// Whether the request carries the credentials the server requires.
+fn authorized(head: &Head, auth: &str, method: &str, nonce: &str) -> bool {
+    let Some(given) = head.get("Proxy-Authorization") else {
+        return false;
+    };
+    if let Some(encoded) = given.strip_prefix("Basic ") {
+        return http::base64_decode(encoded.trim()).is_some_and(|d| d == auth.as_bytes());
+    }
+    if let Some(answer) = given.strip_prefix("Digest ") {
+        let (user, pass) = auth.split_once(':').unwrap_or((auth, ""));
+        return http::digest_matches(answer, user, pass, method, nonce);
+    }
+    false
+}
+
+/// `host:port` or `[v6]:port` (the port is required).
+fn split_authority(authority: &str) -> Option<(String, u16)> {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => {
+            let (host, after) = rest.split_once(']')?;
+            (host, after.strip_prefix(':')?)
+        }
+        None => authority.rsplit_once(':')?,
+    };
+    let port = crate::parse::port(port)?;
+    (!host.is_empty()).then(|| (host.to_string(), port))
+}
+
+/// Connects to the origin, refusing to connect the proxy to itself.
+async fn reach(host: &str, port: u16, local: &Endpoint) -> Result<TcpStream, String> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|_| GATEWAY_TIMEOUT)?
+        .collect();
+    if let Endpoint::Ip(me) = local
+        && addrs.iter().any(|a| {
+            a.port() == me.port()
+                && (a.ip() == me.ip() || a.ip().is_loopback() || a.ip().is_unspecified())
+        })
+    {
+        return Err(FORBIDDEN.into());
+    }
+    for addr in addrs {
+        if let Ok(stream) = TcpStream::connect(addr).await {
+            return Ok(stream);
+        }
+    }
+    Err(GATEWAY_TIMEOUT.into())
+}
+
+/// Relays a CONNECT tunnel both ways, passing on each side's EOF, until both are done or
+/// either fails.
+async fn tunnel(reader: &mut ReadHalf, writer: &mut WriteHalf, early: Bytes, origin: TcpStream) {
+    let (mut origin_reader, mut origin_writer) = origin.into_split();
+    let up = async {
+        origin_writer.write_all(&early).await?;
+        tokio::io::copy(reader, &mut origin_writer).await?;
+        origin_writer.shutdown().await
+    };
+    let down = copy_then_close(&mut origin_reader, writer);
+    let _ = tokio::try_join!(up, down);
+}
+
+async fn copy_then_close<R, W>(reader: &mut R, writer: &mut W) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    tokio::io::copy(reader, writer).await?;
+    writer.shutdown().await
+}
+
+/// Forwards a GET, HEAD or POST to an origin server as HTTP/1.0, and its response back.
+async fn forward(
+    reader: &mut ReadHalf,
+    writer: &mut WriteHalf,
+    pending: &mut BytesMut,
+    head: &Head,
+    local: &Endpoint,
+) -> Result<(), String> {
+    let [method, target, _] = &head.start;
+    let rest = target.strip_prefix("http://").ok_or(BAD_REQUEST)?;
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, "/"),
+    };
+    let (host, port) = if authority.ends_with(']') || !authority.contains(':') {
+        (authority.trim_matches(['[', ']']).to_string(), 80)
+    } else {
+        split_authority(authority).ok_or(BAD_REQUEST)?
+    };
+    let body_len = match (method.as_str(), head.get("Content-Length")) {
+        ("POST", None) => return Err(BAD_REQUEST.into()),
+        (_, None) => 0,
+        (_, Some(len)) => len.trim().parse::<u64>().map_err(|_| BAD_REQUEST)?,
+    };
+    let mut request = format!("{method} {path} HTTP/1.0\r\n");
+    for (name, value) in &head.fields {
+        if !HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    let shown = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.clone()
+    };
+    let host_field = if port == 80 {
+        shown
+    } else {
+        format!("{shown}:{port}")
+    };
+    request.push_str(&format!("Host: {host_field}\r\nConnection: close\r\n\r\n"));
+
+    let origin = reach(&host, port, local).await?;
+    let (mut origin_reader, mut origin_writer) = origin.into_split();
+    let sent = async {
+        origin_writer.write_all(request.as_bytes()).await?;
+        let early = pending.split_to(pending.len().min(body_len as usize));
+        origin_writer.write_all(&early).await?;
+        let remaining = body_len - early.len() as u64;
+        tokio::io::copy(&mut (&mut *reader).take(remaining), &mut origin_writer).await?;
+        Ok::<(), std::io::Error>(())
+    };
+    if sent.await.is_err() {
+        return Err(GATEWAY_TIMEOUT.into());
+    }
+
+    let mut buffered = BytesMut::new();
+    let block = http::read_head_buffered(&mut origin_reader, &mut buffered, 64 * 1024)
+        .await
+        .map_err(|_| GATEWAY_TIMEOUT)?;
+    let response = Head::parse(&block).ok_or(GATEWAY_TIMEOUT)?;
+    let mut answer = format!("HTTP/1.0 {} {}\r\n", response.start[1], response.start[2]);
+    for (name, value) in &response.fields {
+        if !HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+            answer.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    answer.push_str("Connection: close\r\n\r\n");
+    let relayed = async {
+        writer.write_all(answer.as_bytes()).await?;
+        writer.write_all(&buffered).await?;
+        copy_then_close(&mut origin_reader, writer).await
+    };
+    let _ = relayed.await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorities() {
+        assert_eq!(split_authority("h:80"), Some(("h".into(), 80)));
+        assert_eq!(split_authority("[::1]:443"), Some(("::1".into(), 443)));
+        assert_eq!(split_authority("h"), None);
+        assert_eq!(split_authority(":80"), None);
+        assert_eq!(split_authority("[::1]"), None);
+    }
+}
