@@ -260,3 +260,36 @@ fn it_listens_only_where_told_and_honours_deny() {
     let _ = s.read_to_end(&mut answer);
     assert_eq!(answer, b"");
 }
+
+#[test]
+fn tls_to_the_target_through_the_proxy() {
+    let (_proxy, port) = proxy(&[]);
+    let (mut target, target_port) = Proc::listen(&["-l", "--ssl", "127.0.0.1", "0"]);
+    target.write_stdin(b"secret reply\n");
+    target.close_stdin();
+    let address = format!("127.0.0.1:{port}");
+    let out = Command::new(env!("CARGO_BIN_EXE_ncat"))
+        .args(["--recv-only", "--ssl", "--proxy", &address, "127.0.0.1"])
+        .arg(target_port.to_string())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"secret reply\n");
+}
+
+#[test]
+fn an_https_proxy_with_ssl() {
+    if !have_curl() {
+        return;
+    }
+    let (_proxy, port) = proxy(&["--ssl"]);
+    let (origin_port, _request) = origin();
+    let out = Command::new("curl")
+        .args(["-s", "--proxy-insecure"])
+        .args(["--proxy", &format!("https://127.0.0.1:{port}")])
+        .arg(format!("http://127.0.0.1:{origin_port}/"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello");
+}
