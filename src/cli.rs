@@ -271,16 +271,16 @@ Times are in seconds unless a unit follows: 'ms' milliseconds, 's' seconds,
   -q <time>                  With -u: quit this long after stdin ends
       --proxy <addr[:port]>  Connect through this proxy
       --proxy-type <type>    Proxy protocol: http, socks4 or socks5
-      --proxy-auth <auth>    Proxy credentials (user:pass)
+      --proxy-auth <auth>    Proxy credentials, user:pass (or $NCAT_PROXY_AUTH)
       --proxy-dns <type>     Where to resolve the target: local, remote, both, none
-      --ssl                  Use TLS
-      --ssl-cert             TLS certificate file (PEM)
-      --ssl-key              TLS private key file (PEM)
-      --ssl-verify           Check the server's certificate and name
-      --ssl-trustfile        PEM file of trusted certificates
-      --ssl-ciphers          TLS cipher suites to allow
-      --ssl-servername       Server name to send (SNI)
-      --ssl-alpn             ALPN protocols to offer
+      --ssl                  Use TLS (listen: a fresh self-signed certificate)
+      --ssl-cert <file>      TLS certificate (chain) file, PEM
+      --ssl-key <file>       TLS private key file, PEM
+      --ssl-verify           Require a trusted certificate for the server's name
+      --ssl-trustfile <file> Also trust the certificates in this PEM file
+      --ssl-ciphers <list>   TLS suites to allow, by rustls name (a:b:c)
+      --ssl-servername <name> Server name to send (SNI) and check
+      --ssl-alpn <list>      ALPN protocols to offer (h2,http/1.1)
       --version              Show the version and exit
 
 See README.md for the differences from Ncat 7.93 and more examples.
