@@ -17,22 +17,22 @@ use crate::error::Failure;
     dont_collapse_args_in_usage = true
 )]
 pub struct Cli {
-    /// Use IPv4 only
+    /// IPv4 only
     #[arg(short = '4', overrides_with_all = ["ipv6", "unixsock", "vsock"])]
     pub ipv4: bool,
-    /// Use IPv6 only
+    /// IPv6 only
     #[arg(short = '6', overrides_with_all = ["ipv4", "unixsock", "vsock"])]
     pub ipv6: bool,
-    /// Use Unix domain sockets only
+    /// Unix domain sockets only
     #[arg(short = 'U', long = "unixsock", overrides_with_all = ["ipv4", "ipv6", "vsock"])]
     pub unixsock: bool,
-    /// Use vsock sockets only
+    /// vsock sockets only
     #[arg(long, overrides_with_all = ["ipv4", "ipv6", "unixsock"])]
     pub vsock: bool,
-    /// Use CRLF for EOL sequence
+    /// Send CRLF as the line ending
     #[arg(short = 'C', long)]
     pub crlf: bool,
-    /// Executes the given command via /bin/sh
+    /// Run a command through /bin/sh for each connection
     #[arg(
         short = 'c',
         long = "sh-exec",
@@ -40,7 +40,7 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub sh_exec: Option<String>,
-    /// Executes the given command
+    /// Run a program (full path) for each connection
     #[arg(
         short = 'e',
         long = "exec",
@@ -48,16 +48,16 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub exec: Option<String>,
-    /// Executes the given Lua script
+    /// Run a Lua script for each connection
     #[arg(long = "lua-exec", value_name = "filename")]
     pub lua_exec: Option<String>,
-    /// Loose source routing hop points
+    /// Loose source route hops (at most 8)
     #[arg(short = 'g', value_name = "hops", action = ArgAction::Append)]
     pub source_route: Vec<String>,
-    /// Loose source routing hop pointer
+    /// Loose source route pointer (4, 8, 12, ...)
     #[arg(short = 'G', value_name = "n", allow_hyphen_values = true)]
     pub source_route_pointer: Option<String>,
-    /// Maximum simultaneous connections
+    /// At most <n> clients at once (default 100)
     #[arg(
         short = 'm',
         long = "max-conns",
@@ -65,10 +65,10 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub max_conns: Option<String>,
-    /// Display the help screen
+    /// Show this screen
     #[arg(short = 'h', long = "help")]
     pub help: bool,
-    /// Wait between read/writes
+    /// Pause after every read
     #[arg(
         short = 'd',
         long = "delay",
@@ -76,13 +76,13 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub delay: Option<String>,
-    /// Dump session data to a file
+    /// Log session data to a file
     #[arg(short = 'o', long = "output", value_name = "filename")]
     pub output: Option<String>,
-    /// Dump session data as hex to a file
+    /// Log session data to a file as hex
     #[arg(short = 'x', long = "hex-dump", value_name = "filename")]
     pub hex_dump: Option<String>,
-    /// Idle read/write timeout
+    /// Give up after this long without data
     #[arg(
         short = 'i',
         long = "idle-timeout",
@@ -90,7 +90,7 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub idle_timeout: Option<String>,
-    /// Source port to use
+    /// Local port to connect from (listen: port to bind)
     #[arg(
         short = 'p',
         long = "source-port",
@@ -98,31 +98,31 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub source_port: Option<String>,
-    /// Source address to use
+    /// Local address to connect from (not with -l)
     #[arg(short = 's', long = "source", value_name = "addr")]
     pub source: Option<String>,
-    /// Bind and listen for incoming connections
+    /// Listen for incoming connections
     #[arg(short = 'l', long = "listen")]
     pub listen: bool,
-    /// Accept multiple connections in listen mode
+    /// Keep listening for more clients after the first
     #[arg(short = 'k', long = "keep-open")]
     pub keep_open: bool,
-    /// Do not resolve hostnames via DNS
+    /// Numeric addresses only, no DNS lookups
     #[arg(short = 'n', long = "nodns")]
     pub nodns: bool,
-    /// Answer Telnet negotiations
+    /// Answer Telnet option negotiation
     #[arg(short = 't', long = "telnet")]
     pub telnet: bool,
-    /// Use UDP instead of TCP
+    /// UDP instead of TCP
     #[arg(short = 'u', long = "udp", overrides_with = "sctp")]
     pub udp: bool,
-    /// Use SCTP instead of TCP
+    /// SCTP instead of TCP
     #[arg(long, overrides_with = "udp")]
     pub sctp: bool,
-    /// Verbosity level
+    /// More messages (repeat for more)
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
-    /// Connect timeout
+    /// Connect timeout (default 10s)
     #[arg(
         short = 'w',
         long = "wait",
@@ -130,161 +130,148 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub wait: Option<String>,
-    /// Zero-I/O mode
+    /// Only report whether the port is open
     #[arg(short = 'z')]
     pub zero_io: bool,
-    /// Append to output files
+    /// Append to -o/-x files instead of truncating
     #[arg(long = "append-output")]
     pub append_output: bool,
-    /// Only send data
+    /// Only send; quit when input ends
     #[arg(long = "send-only")]
     pub send_only: bool,
-    /// Only receive data
+    /// Only receive; never send
     #[arg(long = "recv-only")]
     pub recv_only: bool,
-    /// No half-close on stdin EOF
+    /// Do not half-close the socket when input ends
     #[arg(long = "no-shutdown")]
     pub no_shutdown: bool,
-    /// Allow only given hosts
+    /// Only these hosts may connect
     #[arg(long, value_name = "hosts", action = ArgAction::Append)]
     pub allow: Vec<String>,
-    /// A file of allowed hosts
+    /// File listing the hosts that may connect
     #[arg(long, value_name = "file", action = ArgAction::Append)]
     pub allowfile: Vec<String>,
-    /// Deny given hosts
+    /// These hosts may not connect
     #[arg(long, value_name = "hosts", action = ArgAction::Append)]
     pub deny: Vec<String>,
-    /// A file of denied hosts
+    /// File listing the hosts that may not connect
     #[arg(long, value_name = "file", action = ArgAction::Append)]
     pub denyfile: Vec<String>,
-    /// Connection brokering mode
+    /// Relay each client's data to all other clients
     #[arg(long)]
     pub broker: bool,
-    /// Chat server mode
+    /// Multi-user chat server (implies --broker)
     #[arg(long, alias = "talk")]
     pub chat: bool,
-    /// Proxy address
-    #[arg(long, value_name = "addr[:port]", action = ArgAction::Append)]
-    pub proxy: Vec<String>,
-    /// Proxy type
-    #[arg(long = "proxy-type", value_name = "type", action = ArgAction::Append)]
-    pub proxy_type: Vec<String>,
-    /// Proxy credentials
-    #[arg(long = "proxy-auth", value_name = "auth", action = ArgAction::Append)]
-    pub proxy_auth: Vec<String>,
-    /// Where to resolve proxy destinations
-    #[arg(long = "proxy-dns", value_name = "type")]
-    pub proxy_dns: Option<String>,
-    /// Use TLS
-    #[arg(long)]
-    pub ssl: bool,
-    /// TLS certificate file
-    #[arg(long = "ssl-cert", value_name = "file")]
-    pub ssl_cert: Option<String>,
-    /// TLS key file
-    #[arg(long = "ssl-key", value_name = "file")]
-    pub ssl_key: Option<String>,
-    /// Verify certificates
-    #[arg(long = "ssl-verify")]
-    pub ssl_verify: bool,
-    /// Trusted certificates file
-    #[arg(long = "ssl-trustfile", value_name = "file", action = ArgAction::Append)]
-    pub ssl_trustfile: Vec<String>,
-    /// TLS ciphers
-    #[arg(long = "ssl-ciphers", value_name = "list")]
-    pub ssl_ciphers: Option<String>,
-    /// TLS server name
-    #[arg(long = "ssl-servername", value_name = "name")]
-    pub ssl_servername: Option<String>,
-    /// ALPN protocols
-    #[arg(long = "ssl-alpn", value_name = "list")]
-    pub ssl_alpn: Option<String>,
-    /// Display version and exit
-    #[arg(long)]
-    pub version: bool,
-    /// Disconnect a broker or chat client whose full queue makes no progress for this long
+    /// Drop a broker/chat client that stops reading (2s)
     #[arg(
         long = "stall-timeout",
         value_name = "time",
         allow_hyphen_values = true
     )]
     pub stall_timeout: Option<String>,
-    /// Quit this long after stdin ends (UDP)
+    /// With -u: quit this long after stdin ends
     #[arg(short = 'q', value_name = "time", allow_hyphen_values = true)]
     pub quit_after: Option<String>,
+    /// Connect through this proxy
+    #[arg(long, value_name = "addr[:port]", action = ArgAction::Append)]
+    pub proxy: Vec<String>,
+    /// Proxy protocol: http, socks4 or socks5
+    #[arg(long = "proxy-type", value_name = "type", action = ArgAction::Append)]
+    pub proxy_type: Vec<String>,
+    /// Proxy credentials, user:pass (or $NCAT_PROXY_AUTH)
+    #[arg(long = "proxy-auth", value_name = "auth", action = ArgAction::Append)]
+    pub proxy_auth: Vec<String>,
+    /// Where to resolve the target: local, remote, both, none
+    #[arg(long = "proxy-dns", value_name = "type")]
+    pub proxy_dns: Option<String>,
+    /// Use TLS (listen: a fresh self-signed certificate)
+    #[arg(long)]
+    pub ssl: bool,
+    /// TLS certificate (chain) file, PEM
+    #[arg(long = "ssl-cert", value_name = "file")]
+    pub ssl_cert: Option<String>,
+    /// TLS private key file, PEM
+    #[arg(long = "ssl-key", value_name = "file")]
+    pub ssl_key: Option<String>,
+    /// Require a trusted certificate for the server's name
+    #[arg(long = "ssl-verify")]
+    pub ssl_verify: bool,
+    /// Also trust the certificates in this PEM file
+    #[arg(long = "ssl-trustfile", value_name = "file", action = ArgAction::Append)]
+    pub ssl_trustfile: Vec<String>,
+    /// TLS suites to allow, by rustls name (a:b:c)
+    #[arg(long = "ssl-ciphers", value_name = "list")]
+    pub ssl_ciphers: Option<String>,
+    /// Server name to send (SNI) and check
+    #[arg(long = "ssl-servername", value_name = "name")]
+    pub ssl_servername: Option<String>,
+    /// ALPN protocols to offer (h2,http/1.1)
+    #[arg(long = "ssl-alpn", value_name = "list")]
+    pub ssl_alpn: Option<String>,
+    /// Show the version and exit
+    #[arg(long)]
+    pub version: bool,
     /// Hidden: event engine selection (accepted for compatibility, has no effect)
     #[arg(long = "nsock-engine", value_name = "engine", hide = true)]
     pub nsock_engine: Option<String>,
     /// Hidden: print `NCAT TEST: LISTEN` when listening
     #[arg(long, hide = true)]
     pub test: bool,
-    /// `[hostname] [port]`
-    #[arg(value_name = "ARGS", allow_hyphen_values = false)]
+    /// Hidden: print the man page (roff) and exit
+    #[arg(long = "man-page", hide = true)]
+    pub man_page: bool,
+    /// Hidden: print a completion script for bash, zsh or fish and exit
+    #[arg(long, value_name = "shell", hide = true)]
+    pub completions: Option<String>,
+    /// `[hostname] [port]`, or a path with -U (the synopsis shows them)
+    #[arg(value_name = "ARGS", allow_hyphen_values = false, hide = true)]
     pub positionals: Vec<String>,
 }
 
-/// Our help screen, in Ncat's layout (one screen, grouped options, the time-unit note).
-pub const HELP: &str = "\
-Ncat (Rust) 0.1.0, compatible with Ncat 7.93
-Usage: ncat [options] [hostname] [port]
+/// The help screen, in Ncat's layout (one screen, the time-unit note, then every visible option
+/// in declaration order), rendered from the same definitions as the man page and completions.
+pub fn help() -> String {
+    let mut text = format!(
+        "Ncat (Rust) {}, compatible with Ncat 7.93\n\
+         Usage: ncat [options] [hostname] [port]\n\n\
+         Times are in seconds unless a unit follows: 'ms' milliseconds, 's' seconds,\n\
+         'm' minutes, 'h' hours (for example 500ms or 1.5m).\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for arg in Cli::command().get_arguments() {
+        if arg.is_hide_set() || arg.is_positional() {
+            continue;
+        }
+        let left = option_label(arg);
+        let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+        if left.len() < 27 {
+            text.push_str(&format!("  {left:<27}{help}\n"));
+        } else {
+            text.push_str(&format!("  {left} {help}\n"));
+        }
+    }
+    text.push_str("\nSee ncat(1) and README.md for details and the differences from Ncat 7.93.\n");
+    text
+}
 
-Times are in seconds unless a unit follows: 'ms' milliseconds, 's' seconds,
-'m' minutes, 'h' hours (for example 500ms or 1.5m).
-  -4                         IPv4 only
-  -6                         IPv6 only
-  -U, --unixsock             Unix domain sockets only
-      --vsock                vsock sockets only
-  -C, --crlf                 Send CRLF as the line ending
-  -c, --sh-exec <command>    Run a command through /bin/sh for each connection
-  -e, --exec <command>       Run a program (full path) for each connection
-      --lua-exec <filename>  Run a Lua script for each connection
-  -g hop1[,hop2,...]         Loose source route hops (at most 8)
-  -G <n>                     Loose source route pointer (4, 8, 12, ...)
-  -m, --max-conns <n>        At most <n> clients at once (default 100)
-  -h, --help                 Show this screen
-  -d, --delay <time>         Pause after every read
-  -o, --output <filename>    Log session data to a file
-  -x, --hex-dump <filename>  Log session data to a file as hex
-  -i, --idle-timeout <time>  Give up after this long without data
-  -p, --source-port port     Local port to connect from (listen: port to bind)
-  -s, --source addr          Local address to connect from (not with -l)
-  -l, --listen               Listen for incoming connections
-  -k, --keep-open            Keep listening for more clients after the first
-  -n, --nodns                Numeric addresses only, no DNS lookups
-  -t, --telnet               Answer Telnet option negotiation
-  -u, --udp                  UDP instead of TCP
-      --sctp                 SCTP instead of TCP
-  -v, --verbose              More messages (repeat for more)
-  -w, --wait <time>          Connect timeout (default 10s)
-  -z                         Only report whether the port is open
-      --append-output        Append to -o/-x files instead of truncating
-      --send-only            Only send; quit when input ends
-      --recv-only            Only receive; never send
-      --no-shutdown          Do not half-close the socket when input ends
-      --allow                Only these hosts may connect
-      --allowfile            File listing the hosts that may connect
-      --deny                 These hosts may not connect
-      --denyfile             File listing the hosts that may not connect
-      --broker               Relay each client's data to all other clients
-      --chat                 Multi-user chat server (implies --broker)
-      --stall-timeout <time> Drop a broker/chat client that stops reading (2s)
-  -q <time>                  With -u: quit this long after stdin ends
-      --proxy <addr[:port]>  Connect through this proxy
-      --proxy-type <type>    Proxy protocol: http, socks4 or socks5
-      --proxy-auth <auth>    Proxy credentials, user:pass (or $NCAT_PROXY_AUTH)
-      --proxy-dns <type>     Where to resolve the target: local, remote, both, none
-      --ssl                  Use TLS (listen: a fresh self-signed certificate)
-      --ssl-cert <file>      TLS certificate (chain) file, PEM
-      --ssl-key <file>       TLS private key file, PEM
-      --ssl-verify           Require a trusted certificate for the server's name
-      --ssl-trustfile <file> Also trust the certificates in this PEM file
-      --ssl-ciphers <list>   TLS suites to allow, by rustls name (a:b:c)
-      --ssl-servername <name> Server name to send (SNI) and check
-      --ssl-alpn <list>      ALPN protocols to offer (h2,http/1.1)
-      --version              Show the version and exit
-
-See README.md for the differences from Ncat 7.93 and more examples.
-";
+/// `-c, --sh-exec <command>`, `      --vsock`, `-g <hops>`: an option as the help lists it.
+fn option_label(arg: &clap::Arg) -> String {
+    let mut label = match (arg.get_short(), arg.get_long()) {
+        (Some(short), Some(long)) => format!("-{short}, --{long}"),
+        (Some(short), None) => format!("-{short}"),
+        (None, Some(long)) => format!("    --{long}"),
+        (None, None) => String::new(),
+    };
+    if arg.get_action().takes_values()
+        && let Some(names) = arg.get_value_names()
+    {
+        for name in names {
+            label.push_str(&format!(" <{name}>"));
+        }
+    }
+    label
+}
 
 /// The `--version` line (printed on stderr, like Ncat).
 pub fn version_line() -> String {
@@ -294,11 +281,18 @@ pub fn version_line() -> String {
     )
 }
 
+/// The TLS library this build uses, for `--version`.
+pub const TLS_LIBRARY: &str = "rustls 0.23 (ring provider)";
+
 /// What the user asked for: run the program, or one of the informational actions.
 pub enum Request {
     Run(Box<Cli>),
     Help,
     Version,
+    /// `--man-page`: the manual, generated from these definitions.
+    ManPage,
+    /// `--completions SHELL`.
+    Completions(String),
 }
 
 /// Parses the arguments. `-h`/`--help` and `--version` win when they come before any error.
@@ -306,6 +300,11 @@ pub fn parse(args: Vec<OsString>) -> Result<Request, Failure> {
     match Cli::try_parse_from(&args) {
         Ok(cli) if cli.help => Ok(Request::Help),
         Ok(cli) if cli.version => Ok(Request::Version),
+        Ok(cli) if cli.man_page => Ok(Request::ManPage),
+        Ok(Cli {
+            completions: Some(shell),
+            ..
+        }) => Ok(Request::Completions(shell)),
         Ok(cli) => Ok(Request::Run(Box::new(cli))),
         Err(err) => {
             if let Some(early) = informational_before_error(&args) {
@@ -471,5 +470,16 @@ mod tests {
         assert!(matches!(run("ncat -h"), Ok(Request::Help)));
         assert!(matches!(run("ncat --version"), Ok(Request::Version)));
         assert!(run("ncat --bogus --help").is_err());
+    }
+
+    #[test]
+    fn the_tls_library_named_is_the_one_built_in() {
+        let manifest = include_str!("../Cargo.toml");
+        let rustls = manifest
+            .lines()
+            .find(|l| l.starts_with("rustls = "))
+            .expect("rustls dependency");
+        let version = TLS_LIBRARY.split(' ').nth(1).unwrap();
+        assert!(rustls.contains(&format!("\"{version}.")), "{rustls}");
     }
 }

@@ -5,6 +5,7 @@ mod config;
 mod error;
 mod io;
 mod logging;
+mod manual;
 mod mode;
 mod net;
 mod parse;
@@ -17,18 +18,27 @@ fn main() {
     io::stdio::ensure_standard_fds();
     let code = match cli::parse(std::env::args_os().collect()) {
         Err(failure) => error::report(&failure.into()),
-        Ok(cli::Request::Help) => {
-            print!("{}", cli::HELP);
-            let _ = std::io::stdout().flush();
-            0
-        }
+        Ok(cli::Request::Help) => print_out(cli::help().as_bytes()),
+        Ok(cli::Request::ManPage) => print_out(&manual::man_page()),
+        Ok(cli::Request::Completions(shell)) => match manual::completions(&shell) {
+            Ok(script) => print_out(&script),
+            Err(failure) => error::report(&failure.into()),
+        },
         Ok(cli::Request::Version) => {
             eprintln!("{}", cli::version_line());
+            eprintln!("Ncat: TLS by {}; no OpenSSL.", cli::TLS_LIBRARY);
             0
         }
         Ok(cli::Request::Run(args)) => run(&args),
     };
     std::process::exit(code);
+}
+
+/// Writes generated text to stdout; status 0.
+fn print_out(bytes: &[u8]) -> i32 {
+    let mut stdout = std::io::stdout();
+    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
+    0
 }
 
 fn run(args: &cli::Cli) -> i32 {

@@ -167,3 +167,28 @@ fn bind_failure_is_fatal() {
         format!("Ncat: bind to 127.0.0.1:{port}: Address already in use. QUITTING.\n")
     );
 }
+
+#[test]
+fn man_page_and_completions_come_from_the_binary() {
+    let (code, page, _) = run(&["--man-page"]);
+    assert_eq!(code, 0);
+    assert!(page.starts_with(".TH NCAT 1"), "{page:.80}");
+    assert!(page.contains("\\-\\-broker"));
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, script, _) = run(&["--completions", shell]);
+        assert_eq!(code, 0, "{shell}");
+        assert!(script.contains("proxy-type"), "{shell}");
+        assert!(!script.contains("man-page"), "{shell}: hidden options stay hidden");
+    }
+    let (code, _, err) = run(&["--completions", "tcsh"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("No completions for the shell \"tcsh\""), "{err}");
+}
+
+#[test]
+fn version_names_the_tls_library() {
+    let (code, stdout, stderr) = run(&["--version"]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    assert!(stderr.contains("Ncat: Version "), "{stderr}");
+    assert!(stderr.contains("rustls"), "{stderr}");
+}
