@@ -43,8 +43,18 @@ pub fn completions(shell: &str) -> Result<Vec<u8>, Failure> {
             )));
         }
     };
+    // Only what a user may type: the hidden options (and the positionals) stay out.
+    let full = command();
+    let visible = full
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && !a.is_positional())
+        .cloned();
+    let mut cmd = clap::Command::new("ncat")
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .args(visible);
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut command(), "ncat", &mut out);
+    clap_complete::generate(shell, &mut cmd, "ncat", &mut out);
     Ok(out)
 }
 

@@ -178,11 +178,17 @@ fn man_page_and_completions_come_from_the_binary() {
         let (code, script, _) = run(&["--completions", shell]);
         assert_eq!(code, 0, "{shell}");
         assert!(script.contains("proxy-type"), "{shell}");
-        assert!(!script.contains("man-page"), "{shell}: hidden options stay hidden");
+        assert!(
+            !script.contains("man-page"),
+            "{shell}: hidden options stay hidden"
+        );
     }
     let (code, _, err) = run(&["--completions", "tcsh"]);
     assert_eq!(code, 2);
-    assert!(err.contains("No completions for the shell \"tcsh\""), "{err}");
+    assert!(
+        err.contains("No completions for the shell \"tcsh\""),
+        "{err}"
+    );
 }
 
 #[test]
