@@ -170,6 +170,9 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub stall_timeout: Option<String>,
+    /// Show bytes, rate and time on stderr while transferring
+    #[arg(long)]
+    pub progress: bool,
     /// With -u: quit this long after stdin ends
     #[arg(short = 'q', value_name = "time", allow_hyphen_values = true)]
     pub quit_after: Option<String>,

@@ -110,6 +110,8 @@ pub struct Config {
     pub proxy_auth: Option<String>,
     /// `-4` / `-6`, for names resolved after start-up.
     pub family: Family,
+    /// `--progress`: report transfer counts on stderr (connect mode and `-l`).
+    pub progress: bool,
 }
 
 impl Config {
@@ -703,6 +705,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         proxy_auth: proxy_auth(cli),
         proxy,
         family,
+        progress: cli.progress,
     })
 }
 

@@ -32,6 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::io::crlf::Crlf;
 use crate::io::kernel_copy::{self, CopyError};
+use crate::io::progress::Progress;
 use crate::io::session_log::SessionLog;
 use crate::io::stdio::{self, CHUNK, Stdout};
 use crate::io::telnet::Telnet;
@@ -63,6 +64,8 @@ pub struct Rules {
     pub linger: Option<Duration>,
     /// What happens to the bytes on the way.
     pub transforms: Transforms,
+    /// `--progress`: report the counts on stderr while the session runs.
+    pub progress: bool,
 }
 
 /// The options that watch or change the bytes of a session.
@@ -138,6 +141,13 @@ impl Counters {
     fn note_read(&self) {
         let ms = self.started.elapsed().as_millis() as u64;
         self.last_read_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn totals(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
     }
 
     fn last_read(&self) -> tokio::time::Instant {
@@ -350,22 +360,28 @@ async fn drive(
     tokio::pin!(upstream, downstream);
     let mut stdin_done = !reads_stdin;
     let mut remote_done = false;
-    loop {
+    let mut progress = rules.progress.then(Progress::new);
+    // (The ticker is never polled without --progress.)
+    let period = progress
+        .as_ref()
+        .map_or(Duration::from_secs(3600), Progress::interval);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let end = loop {
         let lingering = remote_done && !stdin_done;
         let sent_before = counters.sent.load(Ordering::Relaxed);
         tokio::select! {
             end = &mut upstream, if !stdin_done => match end {
-                End::StdinDone if remote_done => return End::RemoteClosed,
+                End::StdinDone if remote_done => break End::RemoteClosed,
                 End::StdinDone if !rules.end_on_stdin_eof => stdin_done = true,
-                other => return other,
+                other => break other,
             },
             end = &mut downstream, if !remote_done => match end {
                 End::RemoteClosed if !stdin_done && rules.linger.is_some() => remote_done = true,
-                other => return other,
+                other => break other,
             },
             _ = tokio::time::sleep(rules.linger.unwrap_or_default()), if lingering => {
                 if counters.sent.load(Ordering::Relaxed) == sent_before {
-                    return End::RemoteClosed;
+                    break End::RemoteClosed;
                 }
             }
             _ = tokio::time::sleep_until(counters.last_read() + rules.transforms.idle.unwrap_or_default()),
@@ -373,9 +389,20 @@ async fn drive(
             {
                 let idle = rules.transforms.idle.unwrap_or_default();
                 if counters.last_read().elapsed() >= idle {
-                    return End::IdleTimeout(idle);
+                    break End::IdleTimeout(idle);
+                }
+            }
+            _ = ticks.tick(), if progress.is_some() => {
+                if let Some(progress) = progress.as_mut() {
+                    let (sent, received) = counters.totals();
+                    progress.report(sent, received);
                 }
             }
         }
+    };
+    if let Some(progress) = progress.as_mut() {
+        let (sent, received) = counters.totals();
+        progress.finish(sent, received);
     }
+    end
 }

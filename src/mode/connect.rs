@@ -75,6 +75,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
         // out to a peer that merely half-closed.
         linger: (!stdio::stdin_is_terminal()).then_some(LINGER),
         transforms: cfg.transforms(),
+        progress: cfg.progress,
     };
     let outcome = pump::run_stdio(stream, rules, &cfg.log).await;
     match outcome.end {

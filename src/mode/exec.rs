@@ -42,6 +42,7 @@ pub async fn relay_with(
         end_on_stdin_eof: true,
         linger: Some(UNTIL_LOCAL_EOF),
         transforms: cfg.transforms(),
+        progress: false,
     };
     let (reader, writer) = stream.into_split();
     pump::run(

@@ -146,6 +146,7 @@ async fn serve_single(cfg: &Config, stream: Stream) -> anyhow::Result<i32> {
         end_on_stdin_eof: cfg.send_only,
         linger: None,
         transforms: cfg.transforms(),
+        progress: cfg.progress,
     };
     let outcome = pump::run_stdio(stream, rules, &cfg.log).await;
     match outcome.end {
