@@ -1,0 +1,287 @@
+//! Runs the commands of docs/GUIDE.md, as written there (through `sh`, with this build as
+//! `ncat` and the guide's ports swapped for free ones), so the guide cannot rot.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+const GUIDE: &str = include_str!("../docs/GUIDE.md");
+
+/// A scratch directory and the port swaps for one test.
+struct Session {
+    dir: PathBuf,
+    ports: Vec<(&'static str, String)>,
+    children: Vec<Child>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port().to_string()
+}
+
+impl Session {
+    fn new(tag: &str) -> Session {
+        let dir = std::env::temp_dir().join(format!("ncat-guide-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Session {
+            dir,
+            ports: vec![("9000", free_port()), ("3128", free_port())],
+            children: Vec::new(),
+        }
+    }
+
+    fn port(&self, guide_port: &str) -> u16 {
+        let (_, port) = self.ports.iter().find(|(p, _)| *p == guide_port).unwrap();
+        port.parse().unwrap()
+    }
+
+    /// A guide command (which must appear in the guide as written) ready to run.
+    fn command(&self, line: &str) -> Command {
+        assert!(
+            GUIDE.contains(line),
+            "the guide no longer says `{line}`: update the test with it"
+        );
+        let mut text = line.to_string();
+        for (from, to) in &self.ports {
+            text = text.replace(from, to);
+        }
+        if !text.contains('|') {
+            // The shell becomes ncat, so killing it kills ncat.
+            text = format!("exec {text}");
+        }
+        let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_ncat"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(text)
+            .env("PATH", path)
+            .current_dir(&self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Starts a guide command and keeps it until the end of the test.
+    fn start(&mut self, line: &str) -> usize {
+        let child = self.command(line).spawn().unwrap();
+        self.children.push(child);
+        self.children.len() - 1
+    }
+
+    /// Starts a listener from the guide and waits until its port is listening.
+    fn start_listener(&mut self, line: &str, guide_port: &str) -> usize {
+        let index = self.start(line);
+        let port = self.port(guide_port);
+        wait_for(|| (sockets(port, "0A") > 0).then_some(()))
+            .unwrap_or_else(|| panic!("`{line}` never listened"));
+        index
+    }
+
+    /// Runs a guide command to its end; returns status, stdout and stderr.
+    fn run(&self, line: &str) -> (i32, String, String) {
+        let out = self.command(line).stdin(Stdio::null()).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn write(&mut self, index: usize, text: &str) {
+        let stdin = self.children[index].stdin.as_mut().unwrap();
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn stdout(&mut self, index: usize) -> BufReader<ChildStdout> {
+        BufReader::new(self.children[index].stdout.take().unwrap())
+    }
+
+    fn wait(&mut self, index: usize) -> i32 {
+        self.children[index].wait().unwrap().code().unwrap_or(-1)
+    }
+}
+
+/// Sockets on local `port` in a given TCP state (`0A` listening, `01` established), from
+/// /proc, so that checking never takes a listener's one client slot.
+fn sockets(port: u16, state: &str) -> usize {
+    let local = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .flat_map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    (fields[1].ends_with(&local) && fields[3] == state) as usize
+                })
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// Reads lines until one contains `text`.
+fn read_until(reader: &mut impl BufRead, text: &str) -> String {
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).unwrap();
+        assert!(n > 0, "EOF before {text:?}; got {seen:?}");
+        seen.push_str(&line);
+        if line.contains(text) {
+            return seen;
+        }
+    }
+}
+
+/// The two ends of a conversation: each side's words reach the other.
+fn converse(session: &mut Session, a: usize, b: usize) {
+    let (mut a_out, mut b_out) = (session.stdout(a), session.stdout(b));
+    session.write(a, "hello from A\n");
+    read_until(&mut b_out, "hello from A");
+    session.write(b, "hello from B\n");
+    read_until(&mut a_out, "hello from B");
+    // B ends its input: A sees the close and exits, then so does B.
+    drop(session.children[b].stdin.take());
+    assert_eq!(session.wait(a), 0);
+    assert_eq!(session.wait(b), 0);
+}
+
+#[test]
+fn talk_to_someone() {
+    let mut session = Session::new("talk");
+    let a = session.start_listener("ncat -l 9000", "9000");
+    let b = session.start("ncat localhost 9000");
+    converse(&mut session, a, b);
+}
+
+#[test]
+fn send_a_file_and_watch_it_go() {
+    let mut session = Session::new("file");
+    let data = pattern(3 << 20, 11);
+    std::fs::write(session.dir.join("file.bin"), &data).unwrap();
+    for sender in [
+        "ncat localhost 9000 < file.bin",
+        "ncat --progress localhost 9000 < file.bin",
+    ] {
+        let a = session.start_listener("ncat -l 9000 > received.bin", "9000");
+        let (code, _, err) = session.run(sender);
+        assert_eq!(code, 0, "{sender}: {err}");
+        assert_eq!(session.wait(a), 0);
+        let received = std::fs::read(session.dir.join("received.bin")).unwrap();
+        assert_eq!(checksum(&received), checksum(&data), "{sender}");
+        if sender.contains("--progress") {
+            assert!(err.contains("Ncat: sent 3.0 MiB"), "{err}");
+        } else {
+            assert_eq!(err, "");
+        }
+    }
+}
+
+#[test]
+fn check_whether_a_port_is_open() {
+    let mut session = Session::new("probe");
+    let (code, _, err) = session.run("ncat -z -v localhost 9000");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("Ncat: Connection refused."), "{err}");
+    session.start_listener("ncat -l -k 9000 --sh-exec 'tr a-z A-Z'", "9000");
+    let (code, _, err) = session.run("ncat -z -v localhost 9000");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Ncat: Connected to "), "{err}");
+}
+
+#[test]
+fn offer_a_program_as_a_service() {
+    let mut session = Session::new("service");
+    session.start_listener("ncat -l -k 9000 --sh-exec 'tr a-z A-Z'", "9000");
+    for _ in 0..2 {
+        let (code, out, err) = session.run("echo 'hello, service' | ncat localhost 9000");
+        assert_eq!((code, out.as_str()), (0, "HELLO, SERVICE\n"), "{err}");
+    }
+}
+
+/// Connects a client the way the guide says and waits until the server holds `count`.
+fn join(session: &mut Session, count: usize) -> usize {
+    let client = session.start("ncat localhost 9000");
+    let port = session.port("9000");
+    // Each connection shows twice in /proc (both ends are local): count the server's side.
+    wait_for(|| (sockets(port, "01") >= count).then_some(()))
+        .unwrap_or_else(|| panic!("client {count} never connected"));
+    client
+}
+
+#[test]
+fn run_a_hub() {
+    let mut session = Session::new("hub");
+    session.start_listener("ncat -l --broker 9000", "9000");
+    let first = join(&mut session, 1);
+    let second = join(&mut session, 2);
+    let mut second_out = session.stdout(second);
+    session.write(first, "to everyone else\n");
+    read_until(&mut second_out, "to everyone else");
+}
+
+#[test]
+fn run_a_chat_room() {
+    let mut session = Session::new("chat");
+    session.start_listener("ncat -l --chat 9000", "9000");
+    let first = join(&mut session, 1);
+    let mut first_out = session.stdout(first);
+    read_until(&mut first_out, "<announce>");
+    let second = join(&mut session, 2);
+    read_until(&mut first_out, "is connected as <user");
+    session.write(second, "hi all\x1b[2J\n");
+    let line = read_until(&mut first_out, "hi all");
+    // The escape sequence arrives defused.
+    assert!(line.contains("<user6> hi all\\033[2J\n"), "{line:?}");
+}
+
+#[test]
+fn encrypt_with_tls() {
+    let mut session = Session::new("tls");
+    let a = session.start_listener("ncat -l --ssl 9000", "9000");
+    let b = session.start("ncat --ssl localhost 9000");
+    converse(&mut session, a, b);
+}
+
+#[test]
+fn go_through_a_proxy() {
+    let mut session = Session::new("proxy");
+    session.start_listener("ncat -l --proxy-type http localhost 3128", "3128");
+    let target = session.start_listener("ncat -l 9000", "9000");
+    let client = session.start("ncat --proxy localhost:3128 localhost 9000");
+    converse(&mut session, target, client);
+    let mut err = String::new();
+    let _ = session.children[client]
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err);
+    assert_eq!(err, "");
+}
