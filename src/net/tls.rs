@@ -90,6 +90,14 @@ fn crypto(opts: &TlsOptions) -> Arc<CryptoProvider> {
 
 type Pair = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
 
+/// A PEM reading error in plain words (`Is a directory`, not `I/O error: ... (os error 21)`).
+fn pem_error(e: rustls_pki_types::pem::Error) -> String {
+    match e {
+        rustls_pki_types::pem::Error::Io(io) => crate::error::strerror(&io),
+        other => other.to_string(),
+    }
+}
+
 /// The server side, set up before listening: the given certificate and key, or a fresh
 /// self-signed pair (never written to disk).
 pub fn acceptor(opts: &TlsOptions) -> Result<TlsAcceptor, Failure> {
@@ -106,7 +114,7 @@ pub fn acceptor(opts: &TlsOptions) -> Result<TlsAcceptor, Failure> {
 
 /// Reads a PEM certificate chain and private key.
 fn load_pair(cert: &Path, key: &Path) -> Result<Pair, Failure> {
-    let unreadable = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
+    let unreadable = |what: &str, path: &Path, e: String| {
         Failure::Fatal(format!(
             "Unable to read the {what} file \"{}\": {e}.",
             path.display()
@@ -114,11 +122,16 @@ fn load_pair(cert: &Path, key: &Path) -> Result<Pair, Failure> {
     };
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| unreadable("certificate", cert, &e))?;
+        .map_err(|e| unreadable("certificate", cert, pem_error(e)))?;
     if chain.is_empty() {
-        return Err(unreadable("certificate", cert, &"no certificate in it"));
+        return Err(unreadable(
+            "certificate",
+            cert,
+            "no certificate in it".into(),
+        ));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| unreadable("key", key, &e))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| unreadable("key", key, pem_error(e)))?;
     Ok((chain, key))
 }
 
@@ -290,8 +303,9 @@ fn trust_store(trustfile: Option<&Path>) -> Result<RootCertStore, Failure> {
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
             .map_err(|e| {
                 Failure::Fatal(format!(
-                    "Unable to read the trust file \"{}\": {e}.",
-                    path.display()
+                    "Unable to read the trust file \"{}\": {}.",
+                    path.display(),
+                    pem_error(e)
                 ))
             })?;
         roots.add_parsable_certificates(certs);
