@@ -28,9 +28,21 @@ impl Drop for Session {
     }
 }
 
+/// A port free on every address, below the kernel's ephemeral range (32768 and up), so that
+/// client sockets of tests running alongside cannot take it between this check and its use.
 fn free_port() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port().to_string()
+    let seed = std::process::id() as usize * 7919
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as usize);
+    (0..10_000)
+        .map(|i| 20_000 + (seed + i * 131) % 12_000)
+        .find(|&port| {
+            let port = port as u16;
+            TcpListener::bind(("0.0.0.0", port)).is_ok() && TcpListener::bind(("::", port)).is_ok()
+        })
+        .expect("a free port")
+        .to_string()
 }
 
 impl Session {
@@ -96,8 +108,13 @@ impl Session {
     fn start_listener(&mut self, line: &str, guide_port: &str) -> usize {
         let index = self.start(line);
         let port = self.port(guide_port);
-        wait_for(|| (sockets(port, "0A") > 0).then_some(()))
-            .unwrap_or_else(|| panic!("`{line}` never listened"));
+        if wait_for(|| (sockets(port, "0A") > 0).then_some(())).is_none() {
+            let child = &mut self.children[index];
+            let _ = child.kill();
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            panic!("`{line}` never listened on {port}: {err}");
+        }
         index
     }
 

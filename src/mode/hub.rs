@@ -21,7 +21,7 @@ use crate::mode::listen::admits;
 use crate::net::listener::log_connection;
 use crate::net::stream::{Endpoint, ReadHalf, Stream, WriteHalf};
 use bytes::{Buf, Bytes, BytesMut};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{self, IoSlice};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,7 +112,7 @@ impl Client {
 
 pub struct Hub {
     settings: Settings,
-    clients: Mutex<BTreeMap<u32, Arc<Client>>>,
+    clients: Mutex<Registry>,
     /// How many client queues are full; senders read only while this is zero.
     full_queues: watch::Sender<usize>,
     /// How many clients are connected; stdin is read only while this is above zero.
@@ -134,9 +134,10 @@ pub struct Hub {
 impl Hub {
     pub fn new(settings: Settings, exit: mpsc::UnboundedSender<i32>) -> Arc<Hub> {
         let stdout = (settings.kind == ListenKind::KeepOpen).then(Stdout::spawn);
+        let first_id = settings.first_id;
         Arc::new(Hub {
             settings,
-            clients: Mutex::new(BTreeMap::new()),
+            clients: Mutex::new(Registry::new(first_id)),
             full_queues: watch::Sender::new(0),
             population: watch::Sender::new(0),
             stdout,
@@ -188,7 +189,7 @@ impl Hub {
         }
     }
 
-    fn clients(&self) -> MutexGuard<'_, BTreeMap<u32, Arc<Client>>> {
+    fn clients(&self) -> MutexGuard<'_, Registry> {
         self.clients.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -201,7 +202,7 @@ impl Hub {
         let ip = peer.ip().map(canonical_ip);
         let host = ip.map_or_else(|| peer.host(), |ip| ip.to_string());
         let mut clients = self.clients();
-        let id = lowest_free_id(&clients, self.settings.first_id);
+        let id = clients.lowest_free_id();
         log_connection(&peer, self.is_chat().then_some(id));
         self.touch();
         let (max, count) = (self.settings.max_conns, clients.len());
@@ -562,41 +563,113 @@ fn canonical_ip(ip: IpAddr) -> IpAddr {
 }
 
 /// Ncat numbers chat users by file descriptor: the lowest number not in use, from `first`.
-fn lowest_free_id(clients: &BTreeMap<u32, Arc<Client>>, first: u32) -> u32 {
-    let mut id = first;
-    for &used in clients.range(first..).map(|(k, _)| k) {
-        if used != id {
-            break;
+/// The connected clients by ID, and the IDs free for the next ones. As in Ncat, a new client
+/// gets the lowest free number (descriptor-like); found in O(log n), not by a scan, so a burst
+/// of thousands of arrivals stays linear.
+struct Registry {
+    clients: BTreeMap<u32, Arc<Client>>,
+    /// Free IDs below `next`.
+    gaps: BTreeSet<u32>,
+    /// Every ID from here up is free.
+    next: u32,
+}
+
+impl Registry {
+    fn new(first: u32) -> Registry {
+        Registry {
+            clients: BTreeMap::new(),
+            gaps: BTreeSet::new(),
+            next: first,
         }
-        id += 1;
     }
-    id
+
+    fn lowest_free_id(&self) -> u32 {
+        self.gaps.first().copied().unwrap_or(self.next)
+    }
+
+    fn insert(&mut self, id: u32, client: Arc<Client>) {
+        if !self.gaps.remove(&id) {
+            for gap in self.next..id {
+                self.gaps.insert(gap);
+            }
+            self.next = self.next.max(id + 1);
+        }
+        self.clients.insert(id, client);
+    }
+
+    fn remove(&mut self, id: &u32) {
+        if self.clients.remove(id).is_none() {
+            return;
+        }
+        if *id + 1 == self.next {
+            self.next = *id;
+            while self.gaps.last() == Some(&(self.next.wrapping_sub(1))) {
+                self.gaps.pop_last();
+                self.next -= 1;
+            }
+        } else {
+            self.gaps.insert(*id);
+        }
+    }
+}
+
+impl std::ops::Deref for Registry {
+    type Target = BTreeMap<u32, Arc<Client>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.clients
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn registry(ids: &[u32]) -> BTreeMap<u32, Arc<Client>> {
-        ids.iter()
-            .map(|&id| {
-                let client = Client {
-                    id,
-                    host: "127.0.0.1".into(),
-                    outbox: Mutex::new(Outbox::default()),
-                    wake: Notify::new(),
-                };
-                (id, Arc::new(client))
-            })
-            .collect()
+    fn client(id: u32) -> Arc<Client> {
+        Arc::new(Client {
+            id,
+            host: "127.0.0.1".into(),
+            outbox: Mutex::new(Outbox::default()),
+            wake: Notify::new(),
+        })
     }
 
     #[test]
     fn ids_reuse_the_lowest_free_number() {
-        assert_eq!(lowest_free_id(&registry(&[]), 5), 5);
-        assert_eq!(lowest_free_id(&registry(&[5, 6]), 5), 7);
-        assert_eq!(lowest_free_id(&registry(&[5, 7]), 5), 6);
-        assert_eq!(lowest_free_id(&registry(&[6, 7]), 5), 5);
+        let mut registry = Registry::new(5);
+        assert_eq!(registry.lowest_free_id(), 5);
+        for id in [5, 6, 7] {
+            registry.insert(id, client(id));
+        }
+        assert_eq!(registry.lowest_free_id(), 8);
+        registry.remove(&6);
+        assert_eq!(registry.lowest_free_id(), 6);
+        registry.remove(&5);
+        assert_eq!(registry.lowest_free_id(), 5);
+        registry.insert(5, client(5));
+        assert_eq!(registry.lowest_free_id(), 6);
+        registry.remove(&7);
+        registry.remove(&5);
+        assert_eq!((registry.lowest_free_id(), registry.next), (5, 5));
+        assert!(registry.gaps.is_empty());
+    }
+
+    proptest::proptest! {
+        /// The registry always offers what a scan for the lowest unused number would find.
+        #[test]
+        fn lowest_free_matches_a_scan(ops in proptest::collection::vec((proptest::bool::ANY, 0u32..40), 0..200)) {
+            let mut registry = Registry::new(3);
+            for (add, pick) in ops {
+                if add {
+                    let id = registry.lowest_free_id();
+                    registry.insert(id, client(id));
+                } else if let Some(&id) = registry.keys().nth(pick as usize % registry.len().max(1)) {
+                    registry.remove(&id);
+                }
+                let scan = (3..).find(|id| !registry.contains_key(id)).unwrap();
+                proptest::prop_assert_eq!(registry.lowest_free_id(), scan);
+            }
+        }
     }
 
     #[test]
