@@ -35,13 +35,18 @@ impl Drop for Proc {
 impl Proc {
     /// Spawns ncat with `args`; stdin is a pipe the test holds (or /dev/null when `null_stdin`).
     pub fn spawn(args: &[&str], null_stdin: bool) -> Proc {
-        let mut child = ncat()
-            .args(args)
-            .stdin(if null_stdin {
-                Stdio::null()
-            } else {
-                Stdio::piped()
-            })
+        let mut command = ncat();
+        command.args(args).stdin(if null_stdin {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        });
+        Self::spawn_command(command)
+    }
+
+    /// Spawns a prepared command (stdin as it set it, a pipe by default), capturing its output.
+    pub fn spawn_command(mut command: Command) -> Proc {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
