@@ -1,17 +1,6 @@
 //! ncat: a drop-in, async reimplementation of Nmap's Ncat.
 
-mod cli;
-mod config;
-mod error;
-mod io;
-mod logging;
-mod manual;
-mod mode;
-mod net;
-mod parse;
-mod proxy;
-mod sys;
-
+use ncat::{cli, config, error, io, logging, manual, mode, sys};
 use std::io::Write;
 
 fn main() {

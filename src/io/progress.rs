@@ -19,6 +19,12 @@ pub struct Progress {
     last_at: Instant,
 }
 
+impl Default for Progress {
+    fn default() -> Self {
+        Progress::new()
+    }
+}
+
 impl Progress {
     pub fn new() -> Progress {
         let now = Instant::now();

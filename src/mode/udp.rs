@@ -264,7 +264,7 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
 }
 
 /// A connected datagram socket: UDP, or a Unix datagram socket (`-U -u`).
-pub trait Datagrams {
+pub(crate) trait Datagrams {
     async fn send(&self, datagram: &[u8]) -> io::Result<usize>;
     async fn recv(&self, buf: &mut [u8]) -> io::Result<usize>;
 }
