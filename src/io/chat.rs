@@ -183,11 +183,11 @@ mod tests {
         }
 
         /// Framing loses nothing: removing prefixes and undoing escapes gives the input back,
-        /// however the input is cut into reads. (Inputs holding a backslash or `<` are left
-        /// out: they would make the decoding below ambiguous.)
+        /// however the input is cut into reads. (Backslashes and `<` are replaced in the
+        /// inputs: they would make the decoding below ambiguous.)
         #[test]
         fn framing_round_trips(
-            data in proptest::collection::vec(any::<u8>().prop_filter("ambiguous", |b| *b != b'\\' && *b != b'<'), 0..20000),
+            data in proptest::collection::vec(any::<u8>().prop_map(|b| if b == b'\\' || b == b'<' { b'x' } else { b }), 0..20000),
             cut in 0usize..20000,
         ) {
             let cut = cut.min(data.len());
