@@ -47,36 +47,64 @@ fn a_reader_that_goes_away_ends_the_program_quietly() {
 }
 
 #[test]
-fn closed_stdin_counts_as_eof() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port().to_string();
-    let server = thread::spawn(move || {
-        let (mut conn, _) = listener.accept().unwrap();
-        conn.set_read_timeout(Some(PATIENCE)).unwrap();
-        let got = read_to_end(&mut conn);
-        conn.write_all(b"reply\n").unwrap();
-        got
-    });
-    let bin = env!("CARGO_BIN_EXE_ncat");
-    let out = std::process::Command::new("sh")
-        .args(["-c", &format!("exec {bin} 127.0.0.1 {port} <&-")])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(out.stdout, b"reply\n");
-    assert!(server.join().unwrap().is_empty());
+fn closed_or_null_stdin_counts_as_eof() {
+    for redirect in ["<&-", "</dev/null"] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port().to_string();
+        let server = thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.set_read_timeout(Some(PATIENCE)).unwrap();
+            let got = read_to_end(&mut conn);
+            conn.write_all(b"reply\n").unwrap();
+            got
+        });
+        let bin = env!("CARGO_BIN_EXE_ncat");
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("exec {bin} 127.0.0.1 {port} {redirect}")])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{redirect}");
+        assert_eq!(out.stdout, b"reply\n", "{redirect}");
+        assert!(server.join().unwrap().is_empty(), "{redirect}");
+    }
 }
 
 #[test]
-fn sigterm_ends_a_listener_promptly() {
-    let (mut listener, port) = Proc::listen(&["--broker", "127.0.0.1", "0"]);
-    let _client = connect(port);
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(listener.child.id() as i32, libc::SIGTERM) };
-    let status = listener
-        .wait_exit_within(Duration::from_secs(2))
-        .expect("exits on SIGTERM");
-    assert!(!status.success());
+fn sigint_and_sigterm_end_every_mode_promptly_with_the_signal_status() {
+    use std::os::unix::process::ExitStatusExt;
+    let echo = TcpListener::bind("127.0.0.1:0").unwrap();
+    let echo_port = echo.local_addr().unwrap().port().to_string();
+    thread::spawn(move || {
+        // Holds every connection open, silent.
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = echo.accept() {
+            held.push(conn);
+        }
+    });
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let modes: [&[&str]; 4] = [
+            &["-v", "127.0.0.1", &echo_port],
+            &["-v", "-l", "127.0.0.1", "0"],
+            &["-v", "--broker", "127.0.0.1", "0"],
+            &["-v", "-l", "--chat", "--ssl", "127.0.0.1", "0"],
+        ];
+        for args in modes {
+            let mut proc = Proc::spawn(args, false);
+            proc.wait_stderr(if args.contains(&"-l") || args.contains(&"--broker") {
+                "Listening on "
+            } else {
+                "Connected to "
+            });
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(proc.child.id() as i32, signal) };
+            let status = proc
+                .wait_exit_within(Duration::from_secs(2))
+                .unwrap_or_else(|| panic!("{args:?} ignored signal {signal}"));
+            // Killed by the signal, as Ncat is: a shell reports 128 + the signal number.
+            assert_eq!(status.signal(), Some(signal), "{args:?}");
+            assert!(!proc.stderr().contains("panicked"));
+        }
+    }
 }
 
 fn wait_child(child: &mut std::process::Child) -> std::process::ExitStatus {
