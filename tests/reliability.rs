@@ -108,6 +108,7 @@ fn a_ten_mib_chat_line_is_relayed_in_pieces_with_bounded_memory() {
         "pieces of at most 8 KiB: {prefixes} prefixes"
     );
     let peak = peak_rss(listener.child.id());
+    eprintln!("peak RSS {peak} KiB");
     assert!(peak < 64 * 1024, "peak RSS {peak} KiB for a 10 MiB line");
 }
 
