@@ -175,7 +175,7 @@ $ ncat --proxy proxy:1080 --proxy-type socks5 example.org 22
 - Broker and chat clients have bounded queues: a fast sender is paced, a client that stops \
 reading is dropped after --stall-timeout (2s), and nothing is lost for the others.
 - Chat is framed by line; exec children inherit only descriptors 0, 1 and 2.
-- Thousands of clients at once (no select() limit); listen backlog 1024.
+- Thousands of clients at once (no select() limit); listen backlog 4096.
 - TLS is rustls: --ssl-ciphers takes TLS suite names; the generated certificate is ECDSA P-256.
 - The HTTP proxy server binds the address it is given.
 - The README lists every difference.

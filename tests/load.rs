@@ -139,6 +139,11 @@ fn many_at_once(clients: usize, limit: usize) {
         .flat_map(|o| o.join().unwrap())
         .collect();
     let connect_time = started.elapsed();
+    // A listen queue too short for the burst drops SYNs, which costs a 1 s retransmission.
+    assert!(
+        connect_time < Duration::from_secs(1),
+        "{wanted} connections took {connect_time:?}"
+    );
     // Each accepted client gets a `Connection from ADDR:PORT.` line under -v.
     let accepted = || {
         listener

@@ -17,7 +17,7 @@ use crate::net::tls;
 
 /// Pending connections the kernel queues per listener. Ncat uses 10, which drops SYNs when many
 /// clients arrive at once; we use the kernel's own cap instead.
-const BACKLOG: i32 = 1024;
+const BACKLOG: i32 = 4096;
 
 /// A listening socket.
 pub enum Listener {
