@@ -130,6 +130,13 @@ fn splice_direct(
     to: RawFd,
     moved: &AtomicU64,
 ) -> Result<Result<(), CopyError>, Unsupported> {
+    // A bigger pipe (stdin from `cat`, stdout into another program) means fewer calls here and
+    // fewer sleeps on the other side of it; the system may cap the size, which is fine.
+    for fd in [from, to] {
+        if is_pipe(fd) {
+            grow_pipe(fd);
+        }
+    }
     repeat_until_eof(
         || splice(from, to, SPAN),
         || {
@@ -216,10 +223,14 @@ fn private_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     // SAFETY: pipe2 fills two fds, which we own from here on.
     check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } as isize)?;
     let (out, inp) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    // A larger pipe means fewer calls; the system may cap it, which is fine.
-    // SAFETY: fcntl on a valid fd.
-    unsafe { libc::fcntl(inp.as_raw_fd(), libc::F_SETPIPE_SZ, SPAN as libc::c_int) };
+    grow_pipe(inp.as_raw_fd());
     Ok((out, inp))
+}
+
+/// Asks for a pipe buffer of [`SPAN`] bytes: fewer calls per byte. Best effort.
+fn grow_pipe(fd: RawFd) {
+    // SAFETY: fcntl on a valid fd; failure leaves the pipe as it was.
+    unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, SPAN as libc::c_int) };
 }
 
 fn read_write(from: RawFd, to: RawFd, moved: &AtomicU64) -> Result<(), CopyError> {
