@@ -503,13 +503,14 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
     // latency of chat lines, not the tail of the storm (which is reported on its own).
     let base = Instant::now();
     let received = Arc::new(AtomicU64::new(0));
+    let last_read = Arc::new(AtomicU64::new(0));
     let expected_per_reader = (clients as u64 - 1) * lines;
     let storm_limit = Duration::from_secs(60);
     let deadline = tokio::time::Instant::now()
         + storm_limit
         + Duration::from_secs_f64(lines as f64 / rate as f64 + 5.0);
     let mut writers: Vec<TcpStream> = streams.iter().map(|s| s.try_clone().unwrap()).collect();
-    let counter = received.clone();
+    let (counter, last_read_at) = (received.clone(), last_read.clone());
     let readers = on_runtime(async move {
         let tasks: Vec<_> = streams
             .into_iter()
@@ -522,7 +523,7 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
                     expected_per_reader,
                     base,
                     deadline,
-                    counter.clone(),
+                    (counter.clone(), last_read_at.clone()),
                 ))
             })
             .collect();
@@ -535,19 +536,23 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
         }
         total
     });
-    let storm_started = Instant::now();
-    let mut last = u64::MAX;
-    while storm_started.elapsed() < storm_limit {
-        let now = received.load(Ordering::Relaxed);
-        if now == last {
+    // Quiet means no byte for 300 ms; the storm lasted until the last byte before that.
+    let storm_started = stamp(base);
+    let mut seen = (u64::MAX, Instant::now());
+    while Duration::from_nanos(stamp(base) - storm_started) < storm_limit {
+        let bytes = received.load(Ordering::Relaxed);
+        if bytes != seen.0 {
+            seen = (bytes, Instant::now());
+        } else if seen.1.elapsed() >= Duration::from_millis(300) {
             break;
         }
-        last = now;
-        thread::sleep(Duration::from_millis(300));
+        thread::sleep(Duration::from_millis(10));
     }
-    let storm = storm_started
-        .elapsed()
-        .saturating_sub(Duration::from_millis(300));
+    let storm = Duration::from_nanos(
+        last_read
+            .load(Ordering::Relaxed)
+            .saturating_sub(storm_started),
+    );
     let cpu_before = server.proc.cpu_now();
     let interval = Duration::from_secs_f64(1.0 / (rate as f64 * clients as f64));
     let mut next = Instant::now();
@@ -608,7 +613,7 @@ async fn chat_reader(
     expected: u64,
     base: Instant,
     deadline: tokio::time::Instant,
-    received: Arc<AtomicU64>,
+    (received, last_read): (Arc<AtomicU64>, Arc<AtomicU64>),
 ) -> ChatTally {
     use tokio::io::AsyncReadExt;
     let mut tally = ChatTally::default();
@@ -626,6 +631,7 @@ async fn chat_reader(
         };
         let now = stamp(base);
         received.fetch_add(n as u64, Ordering::Relaxed);
+        last_read.fetch_max(now, Ordering::Relaxed);
         pending.extend_from_slice(&buf[..n]);
         let mut start = 0;
         while let Some(nl) = pending[start..].iter().position(|&b| b == b'\n') {
