@@ -70,19 +70,16 @@ impl Endpoint {
 impl Stream {
     pub fn local(&self) -> Endpoint {
         match self {
-            Stream::Tcp(s) => s
-                .local_addr()
-                .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
+            Stream::Tcp(s) => Stream::ip_endpoint(s.local_addr()),
             Stream::Unix(s) => Endpoint::Unix(unix_path(s.local_addr().ok())),
-            Stream::Udp(s) => s
-                .local_addr()
-                .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
+            Stream::Udp(s) => Stream::ip_endpoint(s.local_addr()),
             Stream::UnixDgram(s) => Endpoint::Unix(unix_path(s.local_addr().ok())),
-            Stream::Tls(s) => Stream::tcp_endpoint(s.get_ref().0.local_addr()),
+            Stream::Tls(s) => Stream::ip_endpoint(s.get_ref().0.local_addr()),
         }
     }
 
-    fn tcp_endpoint(addr: io::Result<SocketAddr>) -> Endpoint {
+    /// An IP endpoint; an unnamed one when the address cannot be had (the socket is gone).
+    fn ip_endpoint(addr: io::Result<SocketAddr>) -> Endpoint {
         addr.map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip)
     }
 
@@ -101,15 +98,11 @@ impl Stream {
 
     pub fn peer(&self) -> Endpoint {
         match self {
-            Stream::Tcp(s) => s
-                .peer_addr()
-                .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
+            Stream::Tcp(s) => Stream::ip_endpoint(s.peer_addr()),
             Stream::Unix(s) => Endpoint::Unix(unix_path(s.peer_addr().ok())),
-            Stream::Udp(s) => s
-                .peer_addr()
-                .map_or(Endpoint::Unix(PathBuf::new()), Endpoint::Ip),
+            Stream::Udp(s) => Stream::ip_endpoint(s.peer_addr()),
             Stream::UnixDgram(s) => Endpoint::Unix(unix_path(s.peer_addr().ok())),
-            Stream::Tls(s) => Stream::tcp_endpoint(s.get_ref().0.peer_addr()),
+            Stream::Tls(s) => Stream::ip_endpoint(s.get_ref().0.peer_addr()),
         }
     }
 
