@@ -106,7 +106,8 @@ pub struct Config {
     pub tls: Option<Arc<TlsOptions>>,
     /// `--proxy` and its options (connect mode).
     pub proxy: Option<ProxyOptions>,
-    /// `--proxy-auth` (or `NCAT_PROXY_AUTH`): what the HTTP proxy server requires.
+    /// `--proxy-auth` (or `NCAT_PROXY_AUTH`): the credentials given to a proxy, or what the
+    /// HTTP proxy server requires.
     pub proxy_auth: Option<String>,
     /// `-4` / `-6`, for names resolved after start-up.
     pub family: Family,
@@ -240,7 +241,6 @@ fn proxy_options(
             kind,
             addrs,
             port: port.unwrap_or(kind.default_port()),
-            auth: proxy_auth(cli),
             dns,
         }),
         false,

@@ -47,7 +47,10 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
                 timeout: cfg.connect_timeout,
             };
             let tcp = match &cfg.proxy {
-                Some(proxy) => proxy::client::connect(proxy, host, port, cfg.family).await?,
+                Some(proxy) => {
+                    let auth = cfg.proxy_auth.as_deref();
+                    proxy::client::connect(proxy, auth, host, port, cfg.family).await?
+                }
                 None => connect(addrs, port, &origin).await?,
             };
             match tls {

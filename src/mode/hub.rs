@@ -562,10 +562,9 @@ fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Ncat numbers chat users by file descriptor: the lowest number not in use, from `first`.
-/// The connected clients by ID, and the IDs free for the next ones. As in Ncat, a new client
-/// gets the lowest free number (descriptor-like); found in O(log n), not by a scan, so a burst
-/// of thousands of arrivals stays linear.
+/// The connected clients by ID, and the IDs free for the next ones. Ncat numbers chat users by
+/// file descriptor, so a new client gets the lowest number not in use, from the first one; it
+/// is found in O(log n), not by a scan, so a burst of thousands of arrivals stays linear.
 struct Registry {
     clients: BTreeMap<u32, Arc<Client>>,
     /// Free IDs below `next`.

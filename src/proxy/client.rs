@@ -16,18 +16,20 @@ use crate::proxy::{ProxyDns, ProxyKind, ProxyOptions};
 /// The longest proxy reply header accepted.
 const HEAD_LIMIT: usize = 64 * 1024;
 
-/// Connects to `host:port` through the proxy and returns the tunnelled connection.
+/// Connects to `host:port` through the proxy and returns the tunnelled connection. `auth` is
+/// `--proxy-auth` (or `NCAT_PROXY_AUTH`): a SOCKS4 user id, or `user:password`.
 pub async fn connect(
     opts: &ProxyOptions,
+    auth: Option<&str>,
     host: &str,
     port: u16,
     family: Family,
 ) -> anyhow::Result<TcpStream> {
     let dest = destination(host, opts.dns, family)?;
     match opts.kind {
-        ProxyKind::Http => http_connect(opts, &dest, port).await,
+        ProxyKind::Http => http_connect(opts, auth, &dest, port).await,
         ProxyKind::Socks4 => {
-            let user = opts.auth.as_deref().unwrap_or_default();
+            let user = auth.unwrap_or_default();
             let request = socks::socks4_request(&dest, port, user).map_err(Failure::network)?;
             let mut stream = reach_proxy(opts, true).await?;
             send(&mut stream, &request).await?;
@@ -36,7 +38,7 @@ pub async fn connect(
             socks::socks4_reply(&reply).map_err(Failure::network)?;
             Ok(stream)
         }
-        ProxyKind::Socks5 => socks5_connect(opts, &dest, port).await,
+        ProxyKind::Socks5 => socks5_connect(opts, auth, &dest, port).await,
     }
 }
 
@@ -110,10 +112,11 @@ async fn receive(stream: &mut TcpStream, buf: &mut [u8]) -> anyhow::Result<()> {
 
 async fn socks5_connect(
     opts: &ProxyOptions,
+    auth: Option<&str>,
     dest: &Destination,
     port: u16,
 ) -> anyhow::Result<TcpStream> {
-    let credentials = opts.auth.is_some();
+    let credentials = auth.is_some();
     let request = socks::socks5_connect(dest, port).map_err(Failure::network)?;
     let mut stream = reach_proxy(opts, true).await?;
     send(&mut stream, &socks::socks5_greeting(credentials)).await?;
@@ -122,8 +125,8 @@ async fn socks5_connect(
     match socks::socks5_method(&method, credentials).map_err(Failure::network)? {
         socks::USER_PASS => {
             tracing::info!("Doing username and password authentication.");
-            let auth = opts.auth.as_deref().unwrap_or_default();
-            let login = socks::socks5_credentials(auth).map_err(Failure::network)?;
+            let login =
+                socks::socks5_credentials(auth.unwrap_or_default()).map_err(Failure::network)?;
             send(&mut stream, &login).await?;
             let mut status = [0u8; 2];
             receive(&mut stream, &mut status).await?;
@@ -159,12 +162,13 @@ fn authority(dest: &Destination, port: u16) -> String {
 
 async fn http_connect(
     opts: &ProxyOptions,
+    auth: Option<&str>,
     dest: &Destination,
     port: u16,
 ) -> anyhow::Result<TcpStream> {
     let target = authority(dest, port);
     let (mut stream, head) = http_attempt(opts, &target, None).await?;
-    let head = match (head.status(), opts.auth.as_deref()) {
+    let head = match (head.status(), auth) {
         (Some(407), Some(auth)) => {
             let credentials = answer_challenge(&head, auth, &target)?;
             let (retry, head) = http_attempt(opts, &target, Some(&credentials)).await?;

@@ -67,8 +67,6 @@ pub struct ProxyOptions {
     /// The proxy's addresses, tried in order, and its port.
     pub addrs: Vec<IpAddr>,
     pub port: u16,
-    /// `--proxy-auth` or `NCAT_PROXY_AUTH`.
-    pub auth: Option<String>,
     pub dns: ProxyDns,
 }
 
