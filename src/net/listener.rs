@@ -122,17 +122,19 @@ pub fn accept_all(
         tasks.spawn(async move {
             loop {
                 match listener.accept().await {
-                    Ok((Stream::Tcp(tcp), peer)) if tls.is_some() => {
-                        let (tx, acceptor) = (tx.clone(), tls.clone().expect("checked"));
-                        tokio::spawn(async move {
-                            let _ = tx.send(handshake(&acceptor, tcp, peer).await).await;
-                        });
-                    }
-                    Ok(conn) => {
-                        if tx.send(Ok(conn)).await.is_err() {
-                            return;
+                    Ok((stream, peer)) => match (&tls, stream) {
+                        (Some(acceptor), Stream::Tcp(tcp)) => {
+                            let (tx, acceptor) = (tx.clone(), acceptor.clone());
+                            tokio::spawn(async move {
+                                let _ = tx.send(handshake(&acceptor, tcp, peer).await).await;
+                            });
                         }
-                    }
+                        (_, stream) => {
+                            if tx.send(Ok((stream, peer))).await.is_err() {
+                                return;
+                            }
+                        }
+                    },
                     Err(e) => {
                         // Out of descriptors or memory: say so, keep serving the clients already
                         // connected, and retry shortly instead of spinning.
