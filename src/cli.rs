@@ -170,22 +170,22 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub stall_timeout: Option<String>,
-    /// Show bytes, rate and time on stderr while transferring
+    /// Show bytes, rate and time on stderr (extension)
     #[arg(long)]
     pub progress: bool,
     /// With -u: quit this long after stdin ends
     #[arg(short = 'q', value_name = "time", allow_hyphen_values = true)]
     pub quit_after: Option<String>,
-    /// Connect through this proxy
+    /// Connect through a proxy (port 3128; SOCKS 1080)
     #[arg(long, value_name = "addr[:port]", action = ArgAction::Append)]
     pub proxy: Vec<String>,
-    /// Proxy protocol: http, socks4 or socks5
+    /// Proxy protocol: http (default), socks4 or socks5
     #[arg(long = "proxy-type", value_name = "type", action = ArgAction::Append)]
     pub proxy_type: Vec<String>,
     /// Proxy credentials, user:pass (or $NCAT_PROXY_AUTH)
     #[arg(long = "proxy-auth", value_name = "auth", action = ArgAction::Append)]
     pub proxy_auth: Vec<String>,
-    /// Where to resolve the target: local, remote, both, none
+    /// Target resolved: local, remote (default), both, none
     #[arg(long = "proxy-dns", value_name = "type")]
     pub proxy_dns: Option<String>,
     /// Use TLS (listen: a fresh self-signed certificate)
