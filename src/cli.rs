@@ -185,7 +185,7 @@ pub struct Cli {
     /// Proxy credentials, user:pass (or $NCAT_PROXY_AUTH)
     #[arg(long = "proxy-auth", value_name = "auth", action = ArgAction::Append)]
     pub proxy_auth: Vec<String>,
-    /// DNS by: local, remote (default), both, none
+    /// Resolve target: local, remote (default), both, none
     #[arg(long = "proxy-dns", value_name = "type")]
     pub proxy_dns: Option<String>,
     /// Use TLS (listen: a fresh self-signed certificate)
