@@ -321,18 +321,26 @@ fn http_connect_without_authentication() {
     );
 }
 
-#[test]
-fn http_basic_authentication_after_a_407() {
-    let (proxy, seen) = fake_proxy(2, |i, s| {
+/// An HTTP proxy that answers the first CONNECT with `challenge` (a 407) and the second with
+/// 200, then echoes; returns the two requests.
+fn challenging_proxy(challenge: &'static [u8]) -> (String, JoinHandle<Vec<String>>) {
+    fake_proxy(2, move |i, s| {
         let head = read_head(s);
         if i == 0 {
-            s.write_all(b"HTTP/1.0 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\n\r\n").unwrap();
+            s.write_all(challenge).unwrap();
         } else {
             s.write_all(b"HTTP/1.0 200 OK\r\n\r\n").unwrap();
             echo(s);
         }
         head
-    });
+    })
+}
+
+#[test]
+fn http_basic_authentication_after_a_407() {
+    let (proxy, seen) = challenging_proxy(
+        b"HTTP/1.0 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\n\r\n",
+    );
     let args = [
         "--proxy",
         &proxy,
@@ -371,16 +379,9 @@ fn digest_param(header: &str, name: &str) -> String {
 
 #[test]
 fn http_digest_authentication_after_a_407() {
-    let (proxy, seen) = fake_proxy(2, |i, s| {
-        let head = read_head(s);
-        if i == 0 {
-            s.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"r\"\r\nProxy-Authenticate: Digest realm=\"r\", nonce=\"abc123\", qop=\"auth\", opaque=\"op\"\r\nContent-Length: 0\r\n\r\n").unwrap();
-        } else {
-            s.write_all(b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
-            echo(s);
-        }
-        head
-    });
+    let (proxy, seen) = challenging_proxy(
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"r\"\r\nProxy-Authenticate: Digest realm=\"r\", nonce=\"abc123\", qop=\"auth\", opaque=\"op\"\r\nContent-Length: 0\r\n\r\n",
+    );
     let args = [
         "--proxy",
         &proxy,
