@@ -8,7 +8,6 @@ use common::*;
 use md5::{Digest, Md5};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
 
 /// A proxy that serves `connections` clients in turn with `script`, returning what each
@@ -70,24 +69,13 @@ fn echo(stream: &mut TcpStream) {
 
 /// Runs ncat with `args` and `input`; returns status, stdout and stderr.
 fn run_client(args: &[&str], input: &[u8], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ncat"));
+    let mut command = ncat();
     command
         .args(args)
         .env_remove("NCAT_PROXY_AUTH")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .envs(env.iter().copied());
+    let (code, stdout, stderr) = run_command(command, input);
+    (code, String::from_utf8_lossy(&stdout).into_owned(), stderr)
 }
 
 #[test]

@@ -61,25 +61,9 @@ impl Drop for Pki {
 
 /// Runs a client to completion with `input` on stdin.
 fn client(args: &[&str], input: &[u8]) -> (i32, Vec<u8>, String) {
-    let mut child = ncat()
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        out.stdout,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut command = ncat();
+    command.args(args);
+    run_command(command, input)
 }
 
 #[test]

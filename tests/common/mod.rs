@@ -9,6 +9,29 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Runs a prepared command to its end with `input` on stdin (written from a thread, so a large
+/// input cannot deadlock against the output); returns the status, stdout and stderr.
+pub fn run_command(mut command: Command, input: &[u8]) -> (i32, Vec<u8>, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ncat");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Upper bound for anything a test waits on.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
