@@ -180,7 +180,7 @@ fn access_list(cli: &Cli, lookup: Lookup) -> Result<AccessList, Failure> {
         });
     result.map_err(|e| {
         if let Some(detail) = e.detail {
-            eprintln!("Ncat: {detail}");
+            crate::say!("Ncat: {detail}");
         }
         Failure::Fatal(e.fatal)
     })
@@ -520,7 +520,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     .map_err(|e| Failure::Plain(format!("open: {}", strerror(&e))))?;
 
     if cli.verbose > 0 {
-        eprintln!("{}", crate::cli::version_line());
+        crate::say!("{}", crate::cli::version_line());
     }
 
     if cli.zero_io && listen {
@@ -620,7 +620,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
             }
         }
         if kind == ListenKind::Single && cli.max_conns.is_some() {
-            eprintln!(
+            crate::say!(
                 "Ncat: Warning: Maximum connections ignored, since it does not take effect without -k or --broker."
             );
         }

@@ -75,15 +75,31 @@ pub fn strerror(err: &std::io::Error) -> String {
     }
 }
 
+/// Writes one line to stderr, ignoring failure: a reader of stderr that has gone (EPIPE) or a
+/// full disk must never change the exit status or end the program (`eprintln!` would panic).
+pub fn stderr_line(line: fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+}
+
+/// Prints one line on stderr with `format!` syntax, never panicking (see [`stderr_line`]).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::error::stderr_line(format_args!($($arg)*))
+    };
+}
+
 /// Turns any error into the exit status, printing its line on stderr.
 pub fn report(err: &anyhow::Error) -> i32 {
     match err.downcast_ref::<Failure>() {
         Some(failure) => {
-            eprintln!("{failure}");
+            crate::say!("{failure}");
             failure.exit_code()
         }
         None => {
-            eprintln!("Ncat: {err:#}. QUITTING.");
+            crate::say!("Ncat: {err:#}. QUITTING.");
             2
         }
     }

@@ -41,6 +41,8 @@ pub fn init(verbose: u8) {
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
+        // A failed write to stderr (its reader gone) is ignored; reporting it would panic.
+        .log_internal_errors(false)
         .event_format(NcatFormat)
         .init();
 }

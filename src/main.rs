@@ -1,5 +1,7 @@
 //! ncat: a drop-in, async reimplementation of Nmap's Ncat.
 
+#![deny(clippy::print_stderr, clippy::print_stdout)]
+
 use ncat::{cli, config, error, io, logging, manual, mode, sys};
 use std::io::Write;
 
@@ -14,8 +16,8 @@ fn main() {
             Err(failure) => error::report(&failure.into()),
         },
         Ok(cli::Request::Version) => {
-            eprintln!("{}", cli::version_line());
-            eprintln!("Ncat: TLS by {}; no OpenSSL.", cli::TLS_LIBRARY);
+            ncat::say!("{}", cli::version_line());
+            ncat::say!("Ncat: TLS by {}; no OpenSSL.", cli::TLS_LIBRARY);
             0
         }
         Ok(cli::Request::Run(args)) => run(&args),

@@ -75,9 +75,7 @@ fn peer_close_ends_the_client_even_with_stdin_open() {
     });
     let mut client = Proc::spawn(&["127.0.0.1", &port], false);
     srv.join().unwrap();
-    let status = client
-        .wait_exit_within(Duration::from_secs(3))
-        .expect("client exits");
+    let status = client.wait_exit_within(PATIENCE).expect("client exits");
     assert!(status.success());
     assert_eq!(client.stdout(), b"bye\n");
 }
@@ -240,7 +238,6 @@ fn http_server_page() {
     let _http = Kill(http);
     wait_for(|| TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).ok())
         .expect("http server up");
-    let started = Instant::now();
     let mut client = Proc::spawn(&["127.0.0.1", &port], false);
     client.write_stdin(b"GET / HTTP/1.0\r\n\r\n");
     client.close_stdin();
@@ -248,7 +245,6 @@ fn http_server_page() {
     let page = String::from_utf8(client.stdout()).unwrap();
     assert!(page.starts_with("HTTP/1.0 200"), "{page}");
     assert!(page.ends_with("<p>hello from http</p>\n"), "{page}");
-    assert!(started.elapsed() < Duration::from_secs(5));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -281,10 +277,8 @@ fn connect_timeout_exits_1() {
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "Ncat: TIMEOUT.\n");
-    assert!(
-        took >= Duration::from_millis(450) && took < Duration::from_secs(5),
-        "{took:?}"
-    );
+    // It waited for the timeout (a lower bound only: a busy machine may take longer).
+    assert!(took >= Duration::from_millis(450), "{took:?}");
 }
 
 #[test]
@@ -295,9 +289,7 @@ fn interrupt_ends_the_program_promptly() {
     let _conn = srv.join().unwrap();
     // SAFETY: sending a signal to our own child.
     unsafe { libc::kill(client.child.id() as i32, libc::SIGINT) };
-    let status = client
-        .wait_exit_within(Duration::from_secs(2))
-        .expect("exits on SIGINT");
+    let status = client.wait_exit_within(PATIENCE).expect("exits on SIGINT");
     assert!(!status.success());
     assert!(!client.stderr().contains("panicked"));
 }

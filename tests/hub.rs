@@ -6,7 +6,7 @@ use common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Connects `n` clients and waits until the listener has accepted them all.
 fn clients(listener: &Proc, port: u16, n: usize) -> Vec<TcpStream> {
@@ -263,6 +263,8 @@ fn a_client_that_stops_reading_is_dropped_after_the_stall_timeout() {
     // Much more than the socket buffers and the stuck client's queue can hold.
     let data = pattern(24 << 20, 11);
     let len = data.len();
+    // Were the stuck client never dropped, the hub would pause for good and this read time out.
+    reader.set_read_timeout(Some(PATIENCE)).unwrap();
     let reading = thread::spawn(move || {
         let mut got = Vec::with_capacity(len);
         let mut buf = vec![0u8; 65536];
@@ -273,14 +275,8 @@ fn a_client_that_stops_reading_is_dropped_after_the_stall_timeout() {
         }
         checksum(&got)
     });
-    let started = Instant::now();
     sender.write_all(&data).unwrap();
     assert_eq!(reading.join().unwrap(), checksum(&data));
-    assert!(
-        started.elapsed() < Duration::from_secs(8),
-        "took {:?}",
-        started.elapsed()
-    );
     // The stuck client was disconnected: after what was already in its socket, it gets EOF or
     // a reset.
     stuck.set_read_timeout(Some(PATIENCE)).unwrap();

@@ -98,7 +98,7 @@ fn sigint_and_sigterm_end_every_mode_promptly_with_the_signal_status() {
             // SAFETY: signalling our own child.
             unsafe { libc::kill(proc.child.id() as i32, signal) };
             let status = proc
-                .wait_exit_within(Duration::from_secs(2))
+                .wait_exit_within(PATIENCE)
                 .unwrap_or_else(|| panic!("{args:?} ignored signal {signal}"));
             // Killed by the signal, as Ncat is: a shell reports 128 + the signal number.
             assert_eq!(status.signal(), Some(signal), "{args:?}");

@@ -139,7 +139,7 @@ pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str
             ChildIo { output, input }
         }
         Err(e) => {
-            eprintln!("exec: {}", crate::error::strerror(&e));
+            crate::say!("exec: {}", crate::error::strerror(&e));
             drop(tx);
             ChildIo {
                 output,

@@ -62,7 +62,7 @@ pub fn bind_all(endpoints: &[Endpoint], test_banner: bool) -> Result<Vec<Listene
                 }
             };
             if test_banner {
-                eprintln!("NCAT TEST: LISTEN");
+                crate::say!("NCAT TEST: LISTEN");
             }
             Ok(listener)
         })

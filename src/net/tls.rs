@@ -464,10 +464,8 @@ mod tests {
     }
 
     #[test]
-    fn generated_certificates_are_self_issued_and_quick() {
-        let started = std::time::Instant::now();
+    fn generated_certificates_are_self_issued() {
         let (chain, _) = generate(&["127.0.0.1".into(), "localhost".into()]).unwrap();
-        assert!(started.elapsed() < Duration::from_secs(1));
         assert!(crate::net::der::is_self_issued(&chain[0]));
     }
 }
