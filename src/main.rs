@@ -5,8 +5,28 @@
 use ncat::{cli, config, error, io, logging, manual, mode, sys};
 use std::io::Write;
 
+/// Bit `fd` set for each of fds 0-2 that was closed when the process started.
+static CLOSED_AT_START: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Runs before the Rust runtime, which reopens closed standard descriptors on `/dev/null`
+/// (read-write, so a closed stdout would silently swallow data): records which were closed.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static RECORD_CLOSED_FDS: extern "C" fn() = {
+    extern "C" fn record() {
+        for fd in 0..=2 {
+            // SAFETY: F_GETFD only queries the descriptor.
+            if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+                CLOSED_AT_START.fetch_or(1 << fd, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+    record
+};
+
 fn main() {
-    io::stdio::ensure_standard_fds();
+    io::stdio::ensure_standard_fds(CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed));
     let code = match cli::parse(std::env::args_os().collect()) {
         Err(failure) => error::report(&failure.into()),
         Ok(cli::Request::Help) => print_out(cli::help().as_bytes()),

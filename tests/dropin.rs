@@ -94,3 +94,187 @@ impl Drop for KillOnDrop<'_> {
         let _ = self.0.wait();
     }
 }
+
+/// Runs a listener on a free port with the given stdout and stdin, sends it `data` from one
+/// client, and returns the listener's status and stderr once it has ended.
+fn listener_fed(args: &[&str], stdout: Stdio, stdin: Stdio, data: &[u8]) -> (Option<i32>, String) {
+    let port = free_port().to_string();
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend(["127.0.0.1", &port]);
+    let mut child = ncat()
+        .args(&full)
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut client = connect(port.parse().unwrap());
+    let _ = client.write_all(data);
+    // Hold the connection while the listener fails, then leave.
+    let status = wait_child(&mut child);
+    drop(client);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status, err)
+}
+
+/// Waits (bounded) for a child to exit; kills it if it does not.
+fn wait_child(child: &mut std::process::Child) -> Option<i32> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < PATIENCE {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the listener did not end");
+}
+
+fn dev_full() -> Stdio {
+    Stdio::from(std::fs::File::create("/dev/full").unwrap())
+}
+
+#[test]
+fn a_full_disk_on_stdout_ends_the_listener_with_status_2() {
+    for args in [
+        &["-l"][..],          // the kernel-copy path
+        &["-l", "-d", "1ms"], // the async path
+        &["-l", "-k"],        // the hub
+    ] {
+        let (status, err) = listener_fed(args, dev_full(), Stdio::null(), b"hello\n");
+        assert_eq!(status, Some(2), "{args:?}: {err}");
+        assert_eq!(err, "write: No space left on device\n", "{args:?}");
+    }
+}
+
+#[test]
+fn a_full_disk_on_stdout_ends_the_udp_listener_with_status_2() {
+    let port = free_port().to_string();
+    let mut child = ncat()
+        .args(["-u", "-l", "127.0.0.1", &port])
+        .stdin(Stdio::null())
+        .stdout(dev_full())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Datagrams until the listener is up and has failed on one.
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed() < PATIENCE {
+        let _ = socket.send_to(b"hello\n", format!("127.0.0.1:{port}"));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = wait_child(&mut child);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status, Some(2), "{err}");
+    assert_eq!(err, "write: No space left on device\n");
+}
+
+#[test]
+fn a_closed_stdout_is_a_write_error_with_status_2() {
+    use std::os::unix::process::CommandExt;
+    let port = free_port().to_string();
+    let mut command = ncat();
+    command
+        .args(["-l", "127.0.0.1", &port])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: only close(2) between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let mut client = connect(port.parse().unwrap());
+    client.write_all(b"hello\n").unwrap();
+    let status = wait_child(&mut child);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status, Some(2), "{err}");
+    assert_eq!(err, "write: Bad file descriptor\n");
+}
+
+#[test]
+fn an_unwritable_session_log_ends_the_program_with_status_2() {
+    for log in ["-o", "-x"] {
+        let (status, err) = listener_fed(
+            &["-l", log, "/dev/full"],
+            Stdio::null(),
+            Stdio::null(),
+            b"hi\n",
+        );
+        assert_eq!(status, Some(2), "{log}: {err}");
+        assert_eq!(err, "write: No space left on device\n", "{log}");
+    }
+}
+
+fn directory_as_stdin() -> Stdio {
+    Stdio::from(std::fs::File::open("/tmp").unwrap())
+}
+
+#[test]
+fn an_unreadable_stdin_is_an_error_in_connect_mode() {
+    let (listener, port) = Proc::listen(&["-l", "127.0.0.1", "0"]);
+    let out = ncat()
+        .args(["127.0.0.1", &port.to_string()])
+        .stdin(directory_as_stdin())
+        .output()
+        .unwrap();
+    drop(listener);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Ncat: Is a directory.\n"
+    );
+    // The same through the async path (-C), over UDP, and for an exec-free TLS-free -k listener.
+    let (_l2, port) = Proc::listen(&["-l", "127.0.0.1", "0"]);
+    let out = ncat()
+        .args(["-C", "127.0.0.1", &port.to_string()])
+        .stdin(directory_as_stdin())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Ncat: Is a directory.\n"
+    );
+    let out = ncat()
+        .args(["-u", "127.0.0.1", &free_port().to_string()])
+        .stdin(directory_as_stdin())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Ncat: Is a directory.\n"
+    );
+}
+
+#[test]
+fn an_unreadable_stdin_ends_a_listener_with_status_1() {
+    for args in [&["-l"][..], &["-l", "-k"], &["-l", "--chat"]] {
+        let (status, err) = listener_fed(args, Stdio::null(), directory_as_stdin(), b"hi\n");
+        assert_eq!(status, Some(1), "{args:?}: {err}");
+        assert_eq!(err, "", "{args:?}");
+    }
+}

@@ -198,9 +198,11 @@ fn listen_queue_overflows() -> (u64, u64) {
     panic!("no TcpExt section in /proc/net/netstat");
 }
 
+/// 4,000 clients: below the listen backlog of 4,096, so however slowly the program accepts
+/// (a busy machine, a debug build), a queue that is as long as it should be cannot overflow.
 #[test]
-fn five_thousand_clients_at_once_overflow_no_listen_queue() {
-    many_at_once(5_000, 5_000);
+fn a_burst_of_four_thousand_clients_overflows_no_listen_queue() {
+    many_at_once(4_000, 4_000);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! and gets `NCAT_REMOTE_ADDR`, `NCAT_REMOTE_PORT`, `NCAT_LOCAL_ADDR`, `NCAT_LOCAL_PORT` and
 //! `NCAT_PROTO`.
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use std::process::Stdio;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
@@ -80,7 +80,7 @@ pub fn split_words(line: &str) -> Vec<String> {
 /// The child's two pipes, seen as the pump's local side.
 pub struct ChildIo {
     /// What the child writes on its stdout, chunk by chunk, until it closes it.
-    pub output: mpsc::Receiver<Bytes>,
+    pub output: crate::io::stdio::Input,
     /// The child's stdin; closing it gives the child EOF.
     pub input: Stdout,
 }
@@ -120,7 +120,7 @@ pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str
                         buf.reserve(CHUNK);
                         match out.read_buf(&mut buf).await {
                             Ok(n) if n > 0 => {
-                                if tx.send(buf.split().freeze()).await.is_err() {
+                                if tx.send(Ok(buf.split().freeze())).await.is_err() {
                                     break;
                                 }
                             }

@@ -8,7 +8,8 @@
 //! | stdin EOF | the socket's write side is shut down (unless `--no-shutdown`); with `--send-only` the session ends, otherwise it waits for the peer |
 //! | socket EOF | stdout is flushed and closed; the session ends, except that a connect-mode client whose stdin is a pipe or file keeps sending what stdin still has ([`Rules::linger`]) |
 //! | socket read or write error | the session ends with that error |
-//! | stdout's reader gone | the session ends quietly |
+//! | stdin read error | the session ends with [`End::StdinFailed`] |
+//! | stdout's reader gone | the session ends quietly (any other stdout failure ends the program: [`crate::error::output_failed`]) |
 //! | no read either way for `-i` | the session ends with [`End::IdleTimeout`] |
 //!
 //! On the way, stdin chunks pass through `-C` and are logged as sent; socket chunks are
@@ -20,7 +21,7 @@
 //! any stream (chunks through the stdio threads), and, for a plain TCP socket with no
 //! transform to apply, a kernel one on a blocking thread (splice/sendfile, see `kernel_copy`).
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use std::future::{Future, pending};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -34,7 +35,7 @@ use crate::io::crlf::Crlf;
 use crate::io::kernel_copy::{self, CopyError};
 use crate::io::progress::Progress;
 use crate::io::session_log::SessionLog;
-use crate::io::stdio::{self, CHUNK, Stdout};
+use crate::io::stdio::{self, CHUNK, Input, Stdout};
 use crate::io::telnet::Telnet;
 use crate::net::stream::Stream;
 
@@ -103,6 +104,8 @@ pub enum End {
     RemoteClosed,
     /// stdin ended and the rules say that ends the session.
     StdinDone,
+    /// Reading stdin (or an exec child's output) failed.
+    StdinFailed(io::Error),
     /// Reading the socket failed.
     ReadFailed(io::Error),
     /// Writing the socket failed.
@@ -180,8 +183,7 @@ pub async fn run_stdio(stream: Stream, rules: Rules, log: &SessionLog) -> Outcom
             match kernel_copy::copy(0, socket.as_raw_fd(), &counters.sent) {
                 Ok(()) => {}
                 Err(CopyError::Write(e)) => return End::WriteFailed(e),
-                // A failing stdin counts as its end, as in the async path.
-                Err(CopyError::Read(_)) => {}
+                Err(CopyError::Read(e)) => return End::StdinFailed(e),
             }
             if rules.shutdown_on_eof {
                 // SAFETY: shutdown on a descriptor this function keeps open.
@@ -196,7 +198,10 @@ pub async fn run_stdio(stream: Stream, rules: Rules, log: &SessionLog) -> Outcom
             let end = match kernel_copy::copy(socket.as_raw_fd(), 1, &counters.received) {
                 Ok(()) => End::RemoteClosed,
                 Err(CopyError::Read(e)) => End::ReadFailed(e),
-                Err(CopyError::Write(_)) => return End::StdoutGone,
+                Err(CopyError::Write(e)) if crate::error::is_reader_gone(&e) => {
+                    return End::StdoutGone;
+                }
+                Err(CopyError::Write(e)) => crate::error::output_failed(&e),
             };
             stdio::close_stdout();
             end
@@ -245,7 +250,7 @@ fn outcome(end: End, counters: &Counters) -> Outcome {
 pub async fn run<R, W>(
     mut reader: R,
     mut writer: W,
-    stdin: Option<mpsc::Receiver<Bytes>>,
+    stdin: Option<Input>,
     stdout: Stdout,
     rules: Rules,
     log: &SessionLog,
@@ -277,7 +282,11 @@ where
                 }
                 chunk = stdin.recv() => chunk,
             };
-            let Some(mut chunk) = chunk else { break };
+            let mut chunk = match chunk {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(e)) => return End::StdinFailed(e),
+                None => break,
+            };
             counters.note_read();
             if let Some(delay) = rules.transforms.delay {
                 tokio::time::sleep(delay).await;

@@ -59,7 +59,7 @@ impl SessionLog {
     fn write(file: &Mutex<File>, data: &[u8]) {
         let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = file.write_all(data) {
-            tracing::warn!("Failed to write the session log: {e}");
+            crate::error::output_failed(&e);
         }
     }
 }

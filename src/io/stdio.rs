@@ -24,18 +24,33 @@ fn borrow_fd(fd: RawFd) -> ManuallyDrop<File> {
 }
 
 /// Makes sure fds 0, 1 and 2 are open, reopening `/dev/null` on any that is closed, so that no
-/// socket can land on them and be mistaken for the terminal. A closed stdin then reads as EOF.
-pub fn ensure_standard_fds() {
+/// socket can land on them and be mistaken for the terminal. A closed stdin then reads as EOF
+/// (as in Ncat); a closed stdout is opened read-only, so writing to it still fails with EBADF
+/// as on a closed descriptor (Ncat: `write: Bad file descriptor`, status 2).
+///
+/// `closed_at_start` has bit `fd` set for each standard descriptor that was closed when the
+/// process started: the Rust runtime reopens those on `/dev/null` before `main`, so they no
+/// longer look closed here.
+pub fn ensure_standard_fds(closed_at_start: u8) {
     for fd in 0..=2 {
         // SAFETY: F_GETFD only queries the descriptor.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-            let flags = if fd == 0 {
-                libc::O_RDONLY
-            } else {
-                libc::O_WRONLY
-            };
-            // SAFETY: a valid NUL-terminated path; open returns the lowest free fd, which is `fd`.
-            unsafe { libc::open(c"/dev/null".as_ptr(), flags) };
+        let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1;
+        if !closed && closed_at_start & (1 << fd) == 0 {
+            continue;
+        }
+        let flags = if fd == 2 {
+            libc::O_WRONLY
+        } else {
+            libc::O_RDONLY
+        };
+        // SAFETY: a valid NUL-terminated path; the new descriptor replaces `fd` (or, when `fd`
+        // is free, open already returned `fd` itself, the lowest free number).
+        unsafe {
+            let null = libc::open(c"/dev/null".as_ptr(), flags);
+            if null >= 0 && null != fd {
+                libc::dup2(null, fd);
+                libc::close(null);
+            }
         }
     }
 }
@@ -57,9 +72,13 @@ fn wait_readable(fd: RawFd) {
     unsafe { libc::poll(&mut pfd, 1, -1) };
 }
 
-/// Starts the stdin thread. The channel yields chunks until EOF (or a read error, treated as
-/// EOF), then closes. The thread reads ahead by at most a few chunks.
-pub fn spawn_stdin() -> mpsc::Receiver<Bytes> {
+/// Chunks of local input (stdin, or an exec child's output); a read error is the last item.
+pub type Input = mpsc::Receiver<io::Result<Bytes>>;
+
+/// Starts the stdin thread. The channel yields chunks until EOF, when it closes, or until a
+/// read error, which it delivers last (Ncat treats it as an error, not as EOF). The thread
+/// reads ahead by at most a few chunks.
+pub fn spawn_stdin() -> Input {
     let (tx, rx) = mpsc::channel(DEPTH);
     std::thread::Builder::new()
         .name("stdin".into())
@@ -72,14 +91,14 @@ pub fn spawn_stdin() -> mpsc::Receiver<Bytes> {
                     Ok(0) => break,
                     Ok(n) => {
                         buf.truncate(n);
-                        if tx.blocking_send(buf.split().freeze()).is_err() {
+                        if tx.blocking_send(Ok(buf.split().freeze())).is_err() {
                             break;
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_readable(0),
                     Err(e) => {
-                        tracing::debug!("stdin: {e}");
+                        let _ = tx.blocking_send(Err(e));
                         break;
                     }
                 }
@@ -96,7 +115,8 @@ pub struct Stdout {
     result: oneshot::Receiver<io::Result<()>>,
 }
 
-/// stdout can take no more data: its reader went away or a write failed.
+/// stdout can take no more data: its reader went away (any other write failure ends the
+/// program, see [`crate::error::output_failed`]).
 #[derive(Debug)]
 pub struct StdoutGone;
 
@@ -111,6 +131,9 @@ impl Stdout {
                 let mut outcome = Ok(());
                 while let Some(chunk) = rx.blocking_recv() {
                     if let Err(e) = out.write_all(&chunk) {
+                        if !crate::error::is_reader_gone(&e) {
+                            crate::error::output_failed(&e);
+                        }
                         outcome = Err(e);
                         break;
                     }

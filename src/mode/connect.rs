@@ -91,7 +91,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
             );
             Ok(0)
         }
-        End::ReadFailed(e) | End::WriteFailed(e) => Err(io_failure(e)),
+        End::ReadFailed(e) | End::WriteFailed(e) | End::StdinFailed(e) => Err(io_failure(e)),
         End::StdoutGone => Ok(0),
         End::IdleTimeout(idle) => Err(Failure::network(idle_expired(idle))),
     }

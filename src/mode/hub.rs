@@ -35,7 +35,7 @@ use crate::config::ListenKind;
 use crate::io::chat::LineFramer;
 use crate::io::crlf::Crlf;
 use crate::io::session_log::SessionLog;
-use crate::io::stdio::{CHUNK, Stdout};
+use crate::io::stdio::{CHUNK, Input, Stdout};
 use crate::io::telnet::Telnet;
 use crate::net::access::AccessList;
 
@@ -504,7 +504,7 @@ impl Hub {
     /// Reads the listener's stdin while clients are connected and routes it: to every client
     /// (as `<user0>` in chat). At EOF, keep-open mode half-closes the current clients and
     /// `--send-only` ends the program; otherwise the hub simply goes on.
-    pub async fn stdin_loop(self: Arc<Self>, mut stdin: mpsc::Receiver<Bytes>) {
+    pub async fn stdin_loop(self: Arc<Self>, mut stdin: Input) {
         let mut framer = self.is_chat().then(|| LineFramer::new(0));
         let mut crlf = self.settings.crlf.then(Crlf::default);
         let mut population = self.population.subscribe();
@@ -519,7 +519,15 @@ impl Hub {
                 data = stdin.recv() => data,
                 _ = population.wait_for(|n| *n == 0) => continue,
             };
-            let Some(mut data) = data else { break };
+            let mut data = match data {
+                Some(Ok(data)) => data,
+                // As in Ncat, a stdin that cannot be read ends the listener with status 1.
+                Some(Err(_)) => {
+                    let _ = self.exit.send(1);
+                    return;
+                }
+                None => break,
+            };
             self.touch();
             if self.settings.recv_only {
                 continue;

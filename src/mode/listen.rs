@@ -151,7 +151,8 @@ async fn serve_single(cfg: &Config, stream: Stream) -> anyhow::Result<i32> {
     let outcome = pump::run_stdio(stream, rules, &cfg.log).await;
     match outcome.end {
         End::RemoteClosed | End::StdinDone | End::StdoutGone => Ok(0),
-        End::ReadFailed(_) | End::WriteFailed(_) => Ok(1),
+        // Ncat ends silently with status 1 when stdin cannot be read, too.
+        End::ReadFailed(_) | End::WriteFailed(_) | End::StdinFailed(_) => Ok(1),
         End::IdleTimeout(idle) => Err(Failure::fatal(idle_expired(idle))),
     }
 }

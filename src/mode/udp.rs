@@ -228,9 +228,14 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
             }
             chunk = async { stdin.as_mut()?.recv().await }, if stdin.is_some() && !peers.is_empty() => {
                 last_event = Instant::now();
-                let Some(mut data) = chunk else {
-                    stdin = None;
-                    continue;
+                let mut data = match chunk {
+                    Some(Ok(data)) => data,
+                    // As in Ncat, a stdin that cannot be read ends the listener with status 1.
+                    Some(Err(_)) => return Ok(1),
+                    None => {
+                        stdin = None;
+                        continue;
+                    }
                 };
                 if cfg.recv_only {
                     continue;
@@ -413,7 +418,13 @@ async fn session(
         tokio::select! {
             chunk = async { stdin.as_mut()?.recv().await }, if stdin.is_some() && quit_at.is_none() => {
                 last_read = Instant::now();
-                let Some(mut data) = chunk else {
+                let data = match chunk {
+                    Some(Ok(data)) => Some(data),
+                    Some(Err(_)) if listening => return Ok(1),
+                    Some(Err(e)) => return Err(io_failure(e)),
+                    None => None,
+                };
+                let Some(mut data) = data else {
                     stdin = None;
                     if listening {
                         continue;
