@@ -37,20 +37,22 @@ pub struct Cli {
         short = 'c',
         long = "sh-exec",
         value_name = "command",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        action = ArgAction::Append
     )]
-    pub sh_exec: Option<String>,
+    pub sh_exec: Vec<String>,
     /// Run a program (full path) for each connection
     #[arg(
         short = 'e',
         long = "exec",
         value_name = "command",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        action = ArgAction::Append
     )]
-    pub exec: Option<String>,
+    pub exec: Vec<String>,
     /// Run a Lua script for each connection
-    #[arg(long = "lua-exec", value_name = "filename")]
-    pub lua_exec: Option<String>,
+    #[arg(long = "lua-exec", value_name = "filename", action = ArgAction::Append)]
+    pub lua_exec: Vec<String>,
     /// Loose source route hops (at most 8)
     #[arg(short = 'g', value_name = "hops", action = ArgAction::Append)]
     pub source_route: Vec<String>,

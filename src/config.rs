@@ -141,7 +141,7 @@ impl Config {
 fn unsupported(cli: &Cli) -> Option<&'static str> {
     let checks: &[(bool, &'static str)] = &[
         (cli.vsock, "--vsock"),
-        (cli.lua_exec.is_some(), "--lua-exec"),
+        (!cli.lua_exec.is_empty(), "--lua-exec"),
         (!cli.source_route.is_empty(), "-g"),
         (cli.source_route_pointer.is_some(), "-G"),
         (cli.sctp, "--sctp"),
@@ -407,7 +407,8 @@ fn ip_target(
     ports.extend(positionals.map(String::as_str));
 
     let resolved = match host.as_deref() {
-        None if !listen => {
+        // An empty name (`ncat "" 9000`) names no host, as in Ncat.
+        None | Some("") if !listen => {
             return Err(Failure::Fatal(
                 "You must specify a host to connect to.".into(),
             ));
@@ -459,27 +460,27 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     let delay = time_option(&cli.delay, "-d delay")?;
     let idle_timeout = time_option(&cli.idle_timeout, "-i timeout")?;
     let quit_after = time_option(&cli.quit_after, "-q delay")?;
-    let max_conns = match cli.max_conns.as_deref().map(parse::atoi) {
-        None | Some(-1) => DEFAULT_MAX_CONNS,
-        Some(n) if n < -1 => {
-            let arg = cli.max_conns.as_deref().unwrap_or_default();
-            return Err(Failure::Fatal(format!(
-                "Invalid maximum number of connections \"{arg}\"."
-            )));
-        }
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    // Checked even where the option is then ignored (single-client listen mode): a value that
+    // is not a whole number is an error, never silently read as a smaller one (Ncat's atoi).
+    let max_conns = match cli.max_conns.as_deref() {
+        None => DEFAULT_MAX_CONNS,
+        Some(arg) => match parse::whole_number(arg) {
+            Some(-1) => DEFAULT_MAX_CONNS,
+            Some(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
+            _ => {
+                return Err(Failure::Fatal(format!(
+                    "Invalid maximum number of connections \"{arg}\"."
+                )));
+            }
+        },
     };
-    let exec_options = [
-        cli.exec.is_some(),
-        cli.sh_exec.is_some(),
-        cli.lua_exec.is_some(),
-    ];
-    if exec_options.iter().filter(|&&given| given).count() > 1 {
+    // Each given once at most, and only one of them (Ncat counts repeats too).
+    if cli.exec.len() + cli.sh_exec.len() + cli.lua_exec.len() > 1 {
         return Err(Failure::Fatal(
             "Only one of --exec, --sh-exec, and --lua-exec is allowed.".into(),
         ));
     }
-    let exec = match (&cli.exec, &cli.sh_exec) {
+    let exec = match (cli.exec.first(), cli.sh_exec.first()) {
         (Some(line), _) => Some(ExecCommand::direct(line)),
         (_, Some(line)) => Some(ExecCommand::shell(line)),
         _ => None,
@@ -826,8 +827,10 @@ mod tests {
 
     #[test]
     fn max_conns_like_atoi() {
-        assert_eq!(build_line("ncat -lk -m 3x").unwrap().max_conns, 3);
-        assert_eq!(build_line("ncat -lk -m abc").unwrap().max_conns, 0);
+        assert!(build_line("ncat -lk -m 3x").is_err());
+        assert!(build_line("ncat -lk -m abc").is_err());
+        assert!(build_line("ncat -l -m abc").is_err());
+        assert!(build_line("ncat -lk -m -2").is_err());
         assert_eq!(build_line("ncat -lk -m -1").unwrap().max_conns, 100);
         assert!(build_line("ncat -lk -m -5").is_err());
     }

@@ -126,6 +126,22 @@ pub fn is_all_digits(arg: &str) -> bool {
     !arg.is_empty() && arg.bytes().all(|c| c.is_ascii_digit())
 }
 
+/// A whole decimal number with optional leading blanks and sign, and nothing after it
+/// (saturating, as `atoi` does, when it is too large); `None` for anything else (empty,
+/// trailing letters).
+pub fn whole_number(arg: &str) -> Option<i64> {
+    let trimmed = arg.trim_start();
+    let digits = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(trimmed.parse().unwrap_or(if trimmed.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    }))
+}
+
 /// C's `atoi`: leading blanks, an optional sign, then as many digits as there are; 0 when none.
 /// Saturates instead of overflowing.
 pub fn atoi(arg: &str) -> i64 {

@@ -66,7 +66,7 @@ const CASES: &[(&str, i32, &str)] = &[
     ),
     ("-z 127.0.0.1 9-1", 2, "Invalid port number \"9-1\""),
     // Addresses and access specifications.
-    ("'' 80", 2, "Could not resolve hostname \"\""),
+    ("'' 80", 2, "You must specify a host to connect to."),
     (
         "-n localhost 80",
         2,

@@ -278,3 +278,81 @@ fn an_unreadable_stdin_ends_a_listener_with_status_1() {
         assert_eq!(err, "", "{args:?}");
     }
 }
+
+/// Runs ncat to its end with stdin on /dev/null; returns the status and stderr.
+fn run_quick(args: &[&str]) -> (Option<i32>, String) {
+    let out = ncat().args(args).stdin(Stdio::null()).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_malformed_connection_count_is_an_error_even_where_it_is_ignored() {
+    for args in [
+        &["--max-conns", "abc", "-l"][..],
+        &["-m", "abc", "-l", "-k"],
+        &["-m", "3x", "--broker"],
+        &["-m", "", "-l"],
+    ] {
+        let value = args[1];
+        assert_eq!(
+            run_quick(args),
+            (
+                Some(2),
+                format!("Ncat: Invalid maximum number of connections \"{value}\". QUITTING.\n")
+            ),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn repeating_an_exec_option_is_refused() {
+    for args in [
+        &["-l", "-c", "true", "-c", "false"][..],
+        &["-l", "-e", "/bin/true", "-e", "/bin/cat"],
+        &["-l", "--sh-exec", "true", "--exec", "/bin/cat"],
+    ] {
+        assert_eq!(
+            run_quick(args),
+            (
+                Some(2),
+                "Ncat: Only one of --exec, --sh-exec, and --lua-exec is allowed. QUITTING.\n"
+                    .to_string()
+            ),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_host_name_asks_for_a_host() {
+    assert_eq!(
+        run_quick(&["", "9000"]),
+        (
+            Some(2),
+            "Ncat: You must specify a host to connect to. QUITTING.\n".to_string()
+        )
+    );
+}
+
+#[test]
+fn send_only_with_recv_only_ends_the_session_at_once() {
+    // Connect mode: connected, then done, status 0 (the peer keeps its connection open).
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port().to_string();
+    let (status, err) = run_quick(&["--send-only", "--recv-only", "127.0.0.1", &port]);
+    assert_eq!((status, err.as_str()), (Some(0), ""));
+    let (mut conn, _) = server.accept().unwrap();
+    conn.set_read_timeout(Some(PATIENCE)).unwrap();
+    assert_eq!(conn.read(&mut [0u8; 8]).unwrap(), 0, "closed, nothing sent");
+    // Listen mode: the first client ends it, status 0.
+    let (mut listener, port) = Proc::listen_with(
+        &["--send-only", "--recv-only", "-l", "127.0.0.1", "0"],
+        false,
+    );
+    let _client = connect(port);
+    assert_eq!(listener.wait_exit().code(), Some(0));
+}

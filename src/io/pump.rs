@@ -15,7 +15,8 @@
 //! On the way, stdin chunks pass through `-C` and are logged as sent; socket chunks are
 //! logged as received; `-d` pauses after every read.
 //!
-//! A direction that is switched off (`--recv-only` skips stdin) simply never finishes.
+//! A direction that is switched off (`--recv-only` skips stdin) simply never finishes; a
+//! session with both switched off ends at once.
 //!
 //! Each direction comes in two implementations with the same contract: an async one over
 //! any stream (chunks through the stdio threads), and, for a plain TCP socket with no
@@ -83,6 +84,12 @@ pub struct Transforms {
 }
 
 impl Rules {
+    /// Whether neither direction carries anything (`--send-only` with `--recv-only`): Ncat
+    /// then ends the session as soon as it starts, with status 0.
+    fn moves_nothing(&self) -> bool {
+        !(self.read_stdin && self.send_stdin) && !(self.read_remote && self.print_remote)
+    }
+
     /// Whether bytes go through unchanged and unwatched both ways, so the kernel can move them.
     fn is_plain(&self, log: &SessionLog) -> bool {
         self.read_stdin
@@ -161,6 +168,13 @@ impl Counters {
 /// Runs a session between stdin/stdout and a connection, moving bytes in the kernel when
 /// nothing needs to see them, through the async path otherwise.
 pub async fn run_stdio(stream: Stream, rules: Rules, log: &SessionLog) -> Outcome {
+    if rules.moves_nothing() {
+        return Outcome {
+            end: End::StdinDone,
+            sent: 0,
+            received: 0,
+        };
+    }
     if !rules.is_plain(log) || stream.is_tls() {
         let (reader, writer) = stream.into_split();
         let stdin = rules.read_stdin.then(stdio::spawn_stdin);
