@@ -356,3 +356,114 @@ fn send_only_with_recv_only_ends_the_session_at_once() {
     let _client = connect(port);
     assert_eq!(listener.wait_exit().code(), Some(0));
 }
+
+/// A UDP socket that takes datagrams and never answers, and its port.
+fn udp_sink() -> (std::net::UdpSocket, String) {
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sink.local_addr().unwrap().port().to_string();
+    (sink, port)
+}
+
+fn totals_line(err: &str) -> Option<&str> {
+    err.lines()
+        .find(|l| l.starts_with("Ncat: ") && l.contains(" bytes sent, "))
+}
+
+#[test]
+fn a_verbose_udp_client_reports_its_totals() {
+    let (_sink, port) = udp_sink();
+    let (code, _, err) = run_command(
+        {
+            let mut c = ncat();
+            c.args(["-v", "-u", "127.0.0.1", &port]);
+            c
+        },
+        b"abc\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let line = totals_line(&err).unwrap_or_else(|| panic!("no totals: {err}"));
+    assert!(
+        line.starts_with("Ncat: 4 bytes sent, 0 bytes received in "),
+        "{line}"
+    );
+    assert!(line.ends_with(" seconds."), "{line}");
+    // -u -z against a port that does not refuse: one byte sent.
+    let (code, _, err) = run_command(
+        {
+            let mut c = ncat();
+            c.args(["-v", "-u", "-z", "-i", "200ms", "127.0.0.1", &port]);
+            c
+        },
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Ncat: UDP packet sent successfully\n"),
+        "{err}"
+    );
+    let line = totals_line(&err).unwrap_or_else(|| panic!("no totals: {err}"));
+    assert!(
+        line.starts_with("Ncat: 1 bytes sent, 0 bytes received in "),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_verbose_unix_datagram_client_reports_its_totals_and_its_temporary_socket() {
+    let dir = std::env::temp_dir().join(format!("ncat-dropin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server_path = dir.join("server.sock");
+    let _server = std::os::unix::net::UnixDatagram::bind(&server_path).unwrap();
+    let (code, _, err) = run_command(
+        {
+            let mut c = ncat();
+            c.args(["-v", "-U", "-u"])
+                .arg(&server_path)
+                .env("TMPDIR", &dir);
+            c
+        },
+        b"abc\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let used = err
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Ncat: [")?
+                .strip_suffix("] used as source DGRAM Unix domain socket.")
+        })
+        .unwrap_or_else(|| panic!("no source socket line: {err}"))
+        .to_string();
+    assert!(
+        totals_line(&err)
+            .unwrap()
+            .starts_with("Ncat: 4 bytes sent, 0 bytes received in ")
+    );
+    assert!(
+        err.ends_with(&format!(
+            "Ncat: Deleting source DGRAM Unix domain socket. [{used}]\n"
+        )),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(&used).exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_refused_udp_datagram_fails_the_client_every_time() {
+    // Stdin's EOF comes right after the datagram; the refusal must still decide the status.
+    for _ in 0..20 {
+        let port = {
+            let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.local_addr().unwrap().port().to_string()
+        };
+        let (code, _, err) = run_command(
+            {
+                let mut c = ncat();
+                c.args(["-u", "127.0.0.1", &port]);
+                c
+            },
+            b"a\n",
+        );
+        assert_eq!((code, err.as_str()), (1, "Ncat: Connection refused.\n"));
+    }
+}

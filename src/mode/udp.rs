@@ -40,6 +40,7 @@ pub async fn probe(
     addrs: &[IpAddr],
     ports: std::ops::RangeInclusive<u16>,
 ) -> anyhow::Result<i32> {
+    let started = Instant::now();
     let mut any_open = false;
     for port in ports {
         let socket = match open_connected(cfg, SocketAddr::new(addrs[0], port)).await {
@@ -65,6 +66,7 @@ pub async fn probe(
             None => {
                 any_open = true;
                 tracing::info!("UDP packet sent successfully");
+                log_totals(1, 0, started);
             }
         }
     }
@@ -269,9 +271,15 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
 }
 
 /// A connected datagram socket: UDP, or a Unix datagram socket (`-U -u`).
-pub(crate) trait Datagrams {
+pub(crate) trait Datagrams: std::os::fd::AsFd + Sized {
     async fn send(&self, datagram: &[u8]) -> io::Result<usize>;
     async fn recv(&self, buf: &mut [u8]) -> io::Result<usize>;
+
+    /// An error the kernel holds for the socket (an ICMP refusal of a datagram already sent),
+    /// asked of the kernel directly, whether or not the runtime has seen the socket wake.
+    fn pending_error(&self) -> Option<io::Error> {
+        socket2::SockRef::from(self).take_error().ok().flatten()
+    }
 }
 
 impl Datagrams for UdpSocket {
@@ -318,6 +326,10 @@ pub async fn connect_unix(cfg: &Config, path: &Path, source: Option<&Path>) -> a
         Err(e) => Err(io_failure(e)),
     };
     if let Some(temporary) = temporary {
+        tracing::info!(
+            "Deleting source DGRAM Unix domain socket. [{}]",
+            temporary.display()
+        );
         let _ = std::fs::remove_file(temporary);
     }
     result
@@ -404,6 +416,8 @@ async fn session(
     first: Option<Bytes>,
     listening: bool,
 ) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let (mut sent, mut received) = (0u64, 0u64);
     let stdout = Stdout::spawn();
     if let Some(first) = first.filter(|d| !d.is_empty() && !cfg.send_only) {
         let _ = stdout.write(first).await;
@@ -429,6 +443,11 @@ async fn session(
                     if listening {
                         continue;
                     }
+                    // A refusal of what was just sent may already be in; it decides the status
+                    // (the runtime may not have polled the socket since).
+                    if let Some(e) = socket.pending_error() {
+                        return Err(io_failure(e));
+                    }
                     match cfg.quit_after {
                         Some(delay) => {
                             quit_at = Some(Instant::now() + delay);
@@ -450,12 +469,13 @@ async fn session(
                 }
                 for datagram in data.chunks(MAX_DATAGRAM) {
                     cfg.log.record(datagram);
-                    socket.send(datagram).await.map_err(io_failure)?;
+                    sent += socket.send(datagram).await.map_err(io_failure)? as u64;
                 }
             }
-            received = socket.recv(&mut buf), if !cfg.send_only || listening => {
+            got = socket.recv(&mut buf), if !cfg.send_only || listening => {
                 last_read = Instant::now();
-                let n = received.map_err(io_failure)?;
+                let n = got.map_err(io_failure)?;
+                received += n as u64;
                 if n == 0 {
                     // An empty datagram ends a client; a listener ignores it.
                     if listening {
@@ -485,5 +505,16 @@ async fn session(
         }
     }
     let _ = stdout.close().await;
+    if !listening {
+        log_totals(sent, received, started);
+    }
     Ok(0)
+}
+
+/// The `-v` closing line of a client session.
+fn log_totals(sent: u64, received: u64, started: Instant) {
+    tracing::info!(
+        "{sent} bytes sent, {received} bytes received in {:.2} seconds.",
+        started.elapsed().as_secs_f64()
+    );
 }
