@@ -61,9 +61,13 @@ pub enum Mode {
     },
     /// `-z`: only report whether the ports are open.
     Probe {
+        /// The target as typed, for the TLS server name.
+        host: String,
         addrs: Vec<IpAddr>,
         ports: RangeInclusive<u16>,
     },
+    /// `-z -U`: only report whether the Unix socket accepts connections.
+    ProbeUnix { path: PathBuf },
 }
 
 #[derive(Debug, Clone)]
@@ -659,12 +663,17 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         tls = tls_options(cli, false, Vec::new())?;
         let addrs = resolved.unwrap_or_default();
         if let Some(path) = unix_path {
-            if cli.zero_io {
-                return Err(Failure::Fatal("-z is not supported yet with -U.".into()));
+            if cli.zero_io && cli.udp {
+                return Err(Failure::Fatal("-z is not supported yet with -U -u.".into()));
             }
-            Mode::ConnectUnix { path }
+            if cli.zero_io {
+                Mode::ProbeUnix { path }
+            } else {
+                Mode::ConnectUnix { path }
+            }
         } else if cli.zero_io {
             Mode::Probe {
+                host: host.clone().unwrap_or_default(),
                 addrs,
                 ports: port_range,
             }

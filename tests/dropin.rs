@@ -467,3 +467,346 @@ fn a_refused_udp_datagram_fails_the_client_every_time() {
         assert_eq!((code, err.as_str()), (1, "Ncat: Connection refused.\n"));
     }
 }
+
+/// A scratch directory for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ncat-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs openssl with `args` in `dir`; panics if it fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `openssl req -x509` as most people run it: a self-signed certificate marked as a CA, with
+/// the name only in its common name.
+fn usual_self_signed(dir: &std::path::Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost/O=Acme",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-days",
+            "30",
+        ],
+    );
+}
+
+/// A TLS listener on the given certificate files; returns it and its port.
+fn tls_listener(dir: &std::path::Path, cert: &str, key: &str) -> (Proc, u16) {
+    let (cert, key) = (dir.join(cert), dir.join(key));
+    Proc::listen(&[
+        "-l",
+        "--ssl",
+        "--ssl-cert",
+        cert.to_str().unwrap(),
+        "--ssl-key",
+        key.to_str().unwrap(),
+        "127.0.0.1",
+        "0",
+    ])
+}
+
+fn verifying_client(
+    dir: &std::path::Path,
+    trust: &str,
+    extra: &[&str],
+    port: u16,
+) -> (i32, Vec<u8>, String) {
+    let mut command = ncat();
+    command
+        .args(["-v", "--ssl-verify", "--ssl-trustfile"])
+        .arg(dir.join(trust))
+        .args(extra)
+        .args(["localhost", &port.to_string()]);
+    run_command(command, b"hello\n")
+}
+
+#[test]
+fn a_self_signed_ca_certificate_listed_in_the_trust_file_is_trusted() {
+    let dir = scratch("trust-self");
+    usual_self_signed(&dir);
+    let (listener, port) = tls_listener(&dir, "c.pem", "k.pem");
+    let (code, _, err) = verifying_client(&dir, "c.pem", &[], port);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listener.wait_stdout_len(6), b"hello\n");
+    // The name is still checked.
+    let (_l2, port) = tls_listener(&dir, "c.pem", "k.pem");
+    let (code, _, err) =
+        verifying_client(&dir, "c.pem", &["--ssl-servername", "other.example"], port);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.ends_with("Ncat: Certificate verification error. QUITTING.\n"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_leaf_signed_by_a_trusted_ca_is_trusted_with_key_and_chain_in_one_file() {
+    let dir = scratch("trust-ca");
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=Test CA",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "leaf-key.pem",
+            "-out",
+            "leaf.csr",
+        ],
+    );
+    // With an extension, so it is an X.509 v3 certificate (the path checker refuses v1).
+    std::fs::write(dir.join("leaf.ext"), "basicConstraints=CA:FALSE\n").unwrap();
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "30",
+        ],
+    );
+    let both = [
+        std::fs::read(dir.join("leaf-key.pem")).unwrap(),
+        std::fs::read(dir.join("leaf.pem")).unwrap(),
+    ]
+    .concat();
+    std::fs::write(dir.join("both.pem"), both).unwrap();
+    let (listener, port) = tls_listener(&dir, "both.pem", "both.pem");
+    let (code, _, err) = verifying_client(&dir, "ca.pem", &[], port);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listener.wait_stdout_len(6), b"hello\n");
+    // Trusting only some other certificate: the chain does not check.
+    usual_self_signed(&dir);
+    let (_l2, port) = tls_listener(&dir, "both.pem", "both.pem");
+    let (code, _, err) = verifying_client(&dir, "c.pem", &[], port);
+    assert_eq!(
+        (code, err.lines().last()),
+        (1, Some("Ncat: Input/output error.")),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_verbose_tls_client_names_the_certificate_and_the_address_it_reached() {
+    let dir = scratch("tls-verbose");
+    usual_self_signed(&dir);
+    let (_listener, port) = tls_listener(&dir, "c.pem", "k.pem");
+    let (code, _, err) = run_command(
+        {
+            let mut c = ncat();
+            c.args(["-v", "--ssl", "localhost", &port.to_string()]);
+            c
+        },
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {err}"))
+    };
+    assert_eq!(
+        lines[at("Ncat: Subject: ")],
+        "Ncat: Subject: CN=localhost, O=Acme"
+    );
+    assert_eq!(
+        lines[at("Ncat: Issuer: ")],
+        "Ncat: Issuer: CN=localhost, O=Acme"
+    );
+    assert_eq!(
+        lines[at("Ncat: Certificate verification failed")],
+        "Ncat: Certificate verification failed (self-signed certificate)."
+    );
+    // The address reached (localhost may be ::1 or 127.0.0.1; the listener is on 127.0.0.1).
+    assert_eq!(
+        lines[at("Ncat: SSL connection to ")],
+        format!("Ncat: SSL connection to 127.0.0.1:{port}. Acme")
+    );
+    assert!(at("Ncat: Subject: ") < at("Ncat: SSL connection to "));
+    assert!(
+        !err.contains("Ncat: Connected to "),
+        "TLS says it instead: {err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_plain_client_of_a_tls_listener_is_reset_and_logged() {
+    let (listener, port) = Proc::listen(&["-l", "-k", "--ssl", "127.0.0.1", "0"]);
+    let mut client = connect(port);
+    client.write_all(b"hello\n").unwrap();
+    let mut buf = [0u8; 64];
+    match client.read(&mut buf) {
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+        Ok(n) => panic!("got {n} bytes instead of a reset: {:?}", &buf[..n]),
+    }
+    let log = listener.wait_stderr("Failed SSL connection from 127.0.0.1: ");
+    let connected = log
+        .find("Ncat: Connection from 127.0.0.1:")
+        .expect("Connection from");
+    assert!(
+        connected < log.find("Failed SSL connection").unwrap(),
+        "{log}"
+    );
+}
+
+#[test]
+fn probing_with_ssl_performs_the_handshake() {
+    let quiet = |args: &[&str]| run_quick(args).0;
+    // A plain listener: TCP connects, TLS does not.
+    let (_plain, port) = Proc::listen(&["-l", "-k", "127.0.0.1", "0"]);
+    let port = port.to_string();
+    assert_eq!(quiet(&["-z", "127.0.0.1", &port]), Some(0));
+    assert_eq!(quiet(&["-z", "--ssl", "127.0.0.1", &port]), Some(1));
+    // A TLS listener with a self-signed certificate: --ssl passes, --ssl-verify fails.
+    let (_tls, port) = Proc::listen(&["-l", "-k", "--ssl", "127.0.0.1", "0"]);
+    let port = port.to_string();
+    assert_eq!(quiet(&["-z", "--ssl", "127.0.0.1", &port]), Some(0));
+    assert_eq!(quiet(&["-z", "--ssl-verify", "127.0.0.1", &port]), Some(1));
+}
+
+#[test]
+fn probing_a_unix_socket_reports_whether_it_listens() {
+    let dir = scratch("probe-unix");
+    let path = dir.join("s.sock");
+    let path_arg = path.to_str().unwrap();
+    assert_eq!(run_quick(&["-z", "-U", path_arg]), (Some(1), String::new()));
+    let (code, err) = run_quick(&["-v", "-z", "-U", path_arg]);
+    assert_eq!(code, Some(1));
+    assert!(err.ends_with("Ncat: No such file or directory.\n"), "{err}");
+    let _listening = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    assert_eq!(run_quick(&["-z", "-U", path_arg]), (Some(0), String::new()));
+    let (code, err) = run_quick(&["-v", "-z", "-U", path_arg]);
+    assert_eq!(code, Some(0));
+    assert!(
+        err.contains(&format!("Ncat: Connected to {path_arg}.\n")),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_version_1_certificate_is_served() {
+    let dir = scratch("tls-v1");
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.csr",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "x509", "-req", "-in", "c.csr", "-signkey", "k.pem", "-out", "c.pem", "-days", "30",
+        ],
+    );
+    let (listener, port) = tls_listener(&dir, "c.pem", "k.pem");
+    // OpenSSL's own client (ours cannot check a v1 certificate's signature: see the README).
+    let mut client = std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-quiet",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    client
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"hello\n")
+        .unwrap();
+    let got = listener.wait_stdout_len(6);
+    let _ = client.kill();
+    let _ = client.wait();
+    assert_eq!(got, b"hello\n");
+    // A key that is not the certificate's is still refused at start-up.
+    openssl(&dir, &["genpkey", "-algorithm", "RSA", "-out", "other.pem"]);
+    let out = ncat()
+        .args(["-l", "--ssl", "--ssl-cert"])
+        .arg(dir.join("c.pem"))
+        .arg("--ssl-key")
+        .arg(dir.join("other.pem"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

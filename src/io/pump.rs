@@ -87,7 +87,9 @@ impl Rules {
     /// Whether neither direction carries anything (`--send-only` with `--recv-only`): Ncat
     /// then ends the session as soon as it starts, with status 0.
     fn moves_nothing(&self) -> bool {
-        !(self.read_stdin && self.send_stdin) && !(self.read_remote && self.print_remote)
+        let sends = self.read_stdin && self.send_stdin;
+        let prints = self.read_remote && self.print_remote;
+        !sends && !prints
     }
 
     /// Whether bytes go through unchanged and unwatched both ways, so the kernel can move them.

@@ -42,6 +42,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
                 None => None,
             };
             let origin = Origin {
+                announce: cfg.tls.is_none(),
                 source_addr: cfg.source_addr,
                 source_port: cfg.source_port,
                 timeout: cfg.connect_timeout,

@@ -24,7 +24,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<i32> {
             None if *kind == ListenKind::KeepOpen => udp::listen_many(&cfg, endpoints).await,
             None => udp::listen(&cfg, endpoints).await,
         },
-        Mode::Probe { addrs, ports } if cfg.udp => udp::probe(&cfg, addrs, ports.clone()).await,
+        Mode::Probe { addrs, ports, .. } if cfg.udp => udp::probe(&cfg, addrs, ports.clone()).await,
         Mode::Connect { host, addrs, port } => {
             let target = connect::Target::Tcp {
                 host,
@@ -35,7 +35,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<i32> {
         }
         Mode::ConnectUnix { path } => connect::run(&cfg, connect::Target::Unix(path)).await,
         Mode::Listen { kind, endpoints } => listen::run(&cfg, *kind, endpoints).await,
-        Mode::Probe { addrs, ports } => probe::run(&cfg, addrs, ports.clone()).await,
+        Mode::Probe { host, addrs, ports } => probe::run(&cfg, host, addrs, ports.clone()).await,
+        Mode::ProbeUnix { path } => probe::run_unix(path).await,
     }
 }
 

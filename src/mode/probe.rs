@@ -1,41 +1,76 @@
 //! `-z`: report whether ports are open without sending or reading anything.
 //!
-//! Each port is connected to like connect mode does (every address, `-w` each), then closed.
-//! With `-v` an open port shows `Connected to ...` and the statistics line, a closed one its
-//! error. The status is 0 when at least one port is open, 1 otherwise. A range (`20-25`) is an
-//! extension: Ncat 7.93 takes one port only.
+//! Each port is connected to like connect mode does (every address, `-w` each), then closed;
+//! with `--ssl` the TLS handshake (and with `--ssl-verify` the certificate check) must succeed
+//! too, as in Ncat. A Unix socket (`-U`) is probed the same way. With `-v` an open port shows
+//! `Connected to ...` (or the TLS lines) and the statistics line, a closed one its error. The
+//! status is 0 when at least one port is open, 1 otherwise. A range (`20-25`) is an extension:
+//! Ncat 7.93 takes one port only.
 
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
+use std::path::Path;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::net::connect::{Origin, connect};
+use crate::net::connect::{Origin, connect, connect_unix};
+use crate::net::tls;
+use tracing::Level;
 
 pub async fn run(
     cfg: &Config,
+    host: &str,
     addrs: &[IpAddr],
     ports: RangeInclusive<u16>,
 ) -> anyhow::Result<i32> {
     let started = Instant::now();
+    let tls = match cfg.tls.as_deref() {
+        Some(opts) => Some(tls::Client::new(opts, tracing::enabled!(Level::INFO))?),
+        None => None,
+    };
     let origin = Origin {
         source_addr: cfg.source_addr,
         source_port: cfg.source_port,
         timeout: cfg.connect_timeout,
+        announce: tls.is_none(),
     };
     let mut any_open = false;
     for port in ports {
-        match connect(addrs, port, &origin).await {
-            Ok(stream) => {
-                any_open = true;
-                drop(stream);
-                tracing::info!(
-                    "0 bytes sent, 0 bytes received in {:.2} seconds.",
-                    started.elapsed().as_secs_f64()
-                );
-            }
-            Err(failure) => tracing::info!("{}", failure.to_string().trim_start_matches("Ncat: ")),
-        }
+        let opened = match connect(addrs, port, &origin).await {
+            Ok(tcp) => match &tls {
+                Some(tls) => tls
+                    .handshake(tcp, host, port, cfg.connect_timeout)
+                    .await
+                    .map(drop),
+                None => Ok(()),
+            },
+            Err(failure) => Err(failure),
+        };
+        any_open |= report(opened, started);
     }
     Ok(if any_open { 0 } else { 1 })
+}
+
+/// `-z -U PATH`: whether something accepts connections on the Unix socket.
+pub async fn run_unix(path: &Path) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let opened = connect_unix(path).await.map(drop);
+    Ok(if report(opened, started) { 0 } else { 1 })
+}
+
+/// The `-v` line for one probe; true when the port is open.
+fn report(opened: anyhow::Result<()>, started: Instant) -> bool {
+    match opened {
+        Ok(()) => {
+            tracing::info!(
+                "0 bytes sent, 0 bytes received in {:.2} seconds.",
+                started.elapsed().as_secs_f64()
+            );
+            true
+        }
+        Err(failure) => {
+            tracing::info!("{}", failure.to_string().trim_start_matches("Ncat: "));
+            false
+        }
+    }
 }

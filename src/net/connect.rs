@@ -13,6 +13,9 @@ pub struct Origin {
     pub source_addr: Option<IpAddr>,
     pub source_port: Option<u16>,
     pub timeout: Duration,
+    /// Print `Connected to ...` under `-v` (not before TLS, whose `SSL connection to ...`
+    /// line takes its place, as in Ncat).
+    pub announce: bool,
 }
 
 /// Connects to the first address that answers. With `-v`, each failure but the last is
@@ -23,7 +26,9 @@ pub async fn connect(addrs: &[IpAddr], port: u16, origin: &Origin) -> anyhow::Re
         let target = SocketAddr::new(*ip, port);
         match attempt(target, origin).await {
             Ok(stream) => {
-                tracing::info!("Connected to {}.", show_addr(&target));
+                if origin.announce {
+                    tracing::info!("Connected to {}.", show_addr(&target));
+                }
                 return Ok(stream);
             }
             Err(e) => {
@@ -82,6 +87,7 @@ mod tests {
         // Nothing listens on 127.0.0.2 at that port: refused, then the next address is tried.
         let addrs: Vec<IpAddr> = vec!["127.0.0.2".parse().unwrap(), "127.0.0.1".parse().unwrap()];
         let origin = Origin {
+            announce: true,
             source_addr: None,
             source_port: None,
             timeout: Duration::from_secs(2),
@@ -99,6 +105,7 @@ mod tests {
         drop(listener);
         let addrs: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap()];
         let origin = Origin {
+            announce: true,
             source_addr: None,
             source_port: None,
             timeout: Duration::from_secs(2),

@@ -154,6 +154,8 @@ async fn handshake(acceptor: &TlsAcceptor, tcp: TcpStream, peer: Endpoint) -> Ar
     match result.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())) {
         Ok(stream) => Ok((stream, peer)),
         Err(e) => {
+            // As in Ncat, the client is logged as connected, then as failed.
+            log_connection(&peer, None);
             tracing::info!("Failed SSL connection from {}: {e}", peer.host());
             Err(HandshakeFailed)
         }

@@ -105,11 +105,44 @@ pub fn acceptor(opts: &TlsOptions) -> Result<TlsAcceptor, Failure> {
         (Some(cert), Some(key)) => load_pair(cert, key)?,
         _ => generate(&opts.names)?,
     };
-    let config = ServerConfig::builder_with_provider(crypto(opts))
+    let failed = |e: rustls::Error| Failure::Fatal(format!("Failed to set up TLS: {e}."));
+    let crypto = crypto(opts);
+    let signing_key = crypto.key_provider.load_private_key(key).map_err(failed)?;
+    let certified = rustls::sign::CertifiedKey::new(chain, signing_key);
+    // A key that is not the certificate's is refused here, by comparing the public keys
+    // directly: the path checker cannot read an X.509 v1 certificate (as `openssl x509 -req`
+    // makes without extensions), which OpenSSL serves all the same.
+    let cert_key = certified
+        .cert
+        .first()
+        .and_then(|c| crate::net::der::subject_public_key_info(c));
+    let own_key = certified.key.public_key();
+    if let (Some(cert_key), Some(own_key)) = (cert_key, own_key.as_ref())
+        && cert_key != own_key.as_ref()
+    {
+        return Err(Failure::Fatal(
+            "Failed to set up TLS: the private key does not match the certificate.".into(),
+        ));
+    }
+    let config = ServerConfig::builder_with_provider(crypto)
         .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_no_client_auth().with_single_cert(chain, key))
-        .map_err(|e| Failure::Fatal(format!("Failed to set up TLS: {e}.")))?;
+        .map_err(failed)?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(OneCertificate(Arc::new(certified))));
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The server's one certificate, whatever the client asks for.
+#[derive(Debug)]
+struct OneCertificate(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for OneCertificate {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
 }
 
 /// Reads a PEM certificate chain and private key.
@@ -189,8 +222,22 @@ pub fn fingerprint(algorithm: &'static ring::digest::Algorithm, der: &[u8]) -> S
         .join(" ")
 }
 
-/// Completes the server side of a handshake on an accepted connection.
+/// The first byte of every TLS handshake record.
+const HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Completes the server side of a handshake on an accepted connection. A client that does not
+/// begin with a TLS handshake record (plain text, say) is reset without an answer, as Ncat's
+/// OpenSSL listener does, instead of being sent an alert it would print as data.
 pub async fn accept(acceptor: &TlsAcceptor, tcp: TcpStream) -> std::io::Result<Stream> {
+    let mut first = [0u8; 1];
+    let n = tcp.peek(&mut first).await?;
+    if n == 0 || first[0] != HANDSHAKE_RECORD {
+        let _ = tcp.set_zero_linger();
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "wrong version number",
+        ));
+    }
     let tls = acceptor.accept(tcp).await?;
     Ok(Stream::Tls(Box::new(TlsStream::Server(tls))))
 }
@@ -207,16 +254,23 @@ impl Client {
     /// (`--ssl-verify`) or to report under `-v`.
     pub fn new(opts: &TlsOptions, report: bool) -> Result<Client, Failure> {
         let crypto = crypto(opts);
-        let webpki = if opts.verify || report {
-            let roots = trust_store(opts.trustfile.as_deref())?;
-            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), crypto.clone())
-                .build()
-                .ok()
+        let (webpki, listed) = if opts.verify || report {
+            let listed = match opts.trustfile.as_deref() {
+                Some(path) => read_trustfile(path)?,
+                None => Vec::new(),
+            };
+            let roots = trust_store(&listed);
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), crypto.clone())
+                    .build()
+                    .ok();
+            (webpki, listed)
         } else {
-            None
+            (None, Vec::new())
         };
         let verifier = Arc::new(ReportingVerifier {
             webpki,
+            listed,
             enforce: opts.verify,
             crypto: crypto.clone(),
             failure: Mutex::new(None),
@@ -265,7 +319,7 @@ impl Client {
             Ok(Err(e)) => {
                 return Err(match self.verifier.take_failure() {
                     Some(failure) => {
-                        tracing::info!("Certificate verification failed ({}).", failure.reason);
+                        failure.report();
                         if failure.name_mismatch {
                             Failure::fatal("Certificate verification error.")
                         } else {
@@ -279,38 +333,105 @@ impl Client {
                 });
             }
         };
-        let (_, session) = tls.get_ref();
-        tracing::info!("SSL connection to {host}:{port}.");
-        if let Some(cert) = session.peer_certificates().and_then(|c| c.first()) {
-            log_fingerprints(cert);
-        }
+        let (tcp, session) = tls.get_ref();
         if let Some(failure) = self.verifier.take_failure() {
-            tracing::info!("Certificate verification failed ({}).", failure.reason);
-            tracing::info!(
-                "Warning: the server's certificate is not trusted; the connection goes on because --ssl-verify was not given."
-            );
+            failure.report();
+        }
+        let cert = session.peer_certificates().and_then(|c| c.first());
+        // Ncat names the address it reached, then the subject's organization if it has one.
+        let organization = cert
+            .and_then(|c| crate::net::der::subject_organization(c))
+            .map(|o| format!(" {o}"))
+            .unwrap_or_default();
+        let reached = tcp.peer_addr().map_or_else(
+            |_| format!("{host}:{port}"),
+            |a| crate::net::resolve::show_addr(&a),
+        );
+        tracing::info!("SSL connection to {reached}.{organization}");
+        if let Some(cert) = cert {
+            log_fingerprints(cert);
         }
         Ok(Stream::Tls(Box::new(TlsStream::Client(tls))))
     }
 }
 
-/// The system's trusted certificates, plus `--ssl-trustfile`.
-fn trust_store(trustfile: Option<&Path>) -> Result<RootCertStore, Failure> {
+/// The certificates in `--ssl-trustfile`.
+fn read_trustfile(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
+    CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            Failure::Fatal(format!(
+                "Unable to read the trust file \"{}\": {}.",
+                path.display(),
+                pem_error(e)
+            ))
+        })
+}
+
+/// The system's trusted certificates, plus those of `--ssl-trustfile`.
+fn trust_store(listed: &[CertificateDer<'static>]) -> RootCertStore {
     let mut roots = RootCertStore::empty();
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    if let Some(path) = trustfile {
-        let certs = CertificateDer::pem_file_iter(path)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| {
-                Failure::Fatal(format!(
-                    "Unable to read the trust file \"{}\": {}.",
-                    path.display(),
-                    pem_error(e)
-                ))
-            })?;
-        roots.add_parsable_certificates(certs);
+    roots.add_parsable_certificates(listed.iter().cloned());
+    roots
+}
+
+/// A server certificate that is itself listed in `--ssl-trustfile` is trusted as it stands, as
+/// OpenSSL trusts it: whatever its basic constraints say (the usual `openssl req -x509`
+/// certificate is marked as a CA, which the path check refuses as a server's certificate).
+/// Its name and validity period are still checked.
+fn check_listed(
+    end_entity: &CertificateDer<'_>,
+    server_name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<(), rustls::Error> {
+    let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+    let (not_before, not_after) = crate::net::der::validity(end_entity).ok_or(
+        rustls::Error::InvalidCertificate(CertificateError::BadEncoding),
+    )?;
+    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    if now_secs < not_before {
+        return Err(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidYet,
+        ));
     }
-    Ok(roots)
+    if now_secs > not_after {
+        return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+    }
+    verify_name(&parsed, end_entity, server_name)
+}
+
+/// The server name check: the subjectAltName entries, or, for a certificate that has none,
+/// its common name, as OpenSSL-based Ncat accepts (a plain `openssl req -x509 -subj
+/// /CN=host` certificate has no subjectAltName).
+fn verify_name(
+    parsed: &rustls::server::ParsedCertificate<'_>,
+    end_entity: &[u8],
+    server_name: &ServerName<'_>,
+) -> Result<(), rustls::Error> {
+    let by_alt_name = rustls::client::verify_server_name(parsed, server_name);
+    if by_alt_name.is_ok() || crate::net::der::has_subject_alt_name(end_entity) {
+        return by_alt_name;
+    }
+    let wanted = match server_name {
+        ServerName::DnsName(name) => name.as_ref().to_ascii_lowercase(),
+        ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
+        _ => return by_alt_name,
+    };
+    let matches = crate::net::der::common_names(end_entity)
+        .iter()
+        .any(|cn| name_matches(&cn.to_ascii_lowercase(), &wanted));
+    if matches { Ok(()) } else { by_alt_name }
+}
+
+/// A certificate name against a host name: equal, or a `*.` wildcard for one left-most label.
+fn name_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host
+            .split_once('.')
+            .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
+        None => pattern == host,
+    }
 }
 
 /// Why a server certificate did not check.
@@ -318,6 +439,24 @@ fn trust_store(trustfile: Option<&Path>) -> Result<RootCertStore, Failure> {
 struct VerifyFailure {
     reason: String,
     name_mismatch: bool,
+    /// The server's certificate, for the report.
+    cert: Vec<u8>,
+}
+
+impl VerifyFailure {
+    /// Ncat's `-v` lines for a certificate that did not check: whose it is, who issued it,
+    /// its fingerprint, and why it failed.
+    fn report(&self) {
+        if let Some((subject, issuer)) = crate::net::der::subject_and_issuer_text(&self.cert) {
+            tracing::info!("Subject: {subject}");
+            tracing::info!("Issuer: {issuer}");
+        }
+        tracing::info!(
+            "SHA-1 fingerprint: {}",
+            fingerprint(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.cert)
+        );
+        tracing::info!("Certificate verification failed ({}).", self.reason);
+    }
 }
 
 /// Checks the server's certificate chain and name against the trust store, and either refuses
@@ -327,6 +466,8 @@ struct VerifyFailure {
 struct ReportingVerifier {
     /// `None` when the trust store is empty or was not loaded.
     webpki: Option<Arc<WebPkiServerVerifier>>,
+    /// The certificates of `--ssl-trustfile`, each trusted as a server certificate too.
+    listed: Vec<CertificateDer<'static>>,
     enforce: bool,
     crypto: Arc<CryptoProvider>,
     failure: Mutex<Option<VerifyFailure>>,
@@ -347,18 +488,31 @@ impl ServerCertVerifier for ReportingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let checked = match &self.webpki {
-            Some(webpki) => webpki
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                .map(|_| ()),
-            None => Err(rustls::Error::InvalidCertificate(
-                CertificateError::UnknownIssuer,
-            )),
+        let checked = if self.listed.iter().any(|c| c == end_entity) {
+            check_listed(end_entity, server_name, now)
+        } else {
+            match &self.webpki {
+                Some(webpki) => webpki
+                    .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+                    .map(|_| ()),
+                None => Err(rustls::Error::InvalidCertificate(
+                    CertificateError::UnknownIssuer,
+                )),
+            }
+        };
+        // A chain that checked but names the host only in its common name.
+        let checked = match checked {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => rustls::server::ParsedCertificate::try_from(end_entity)
+                .and_then(|parsed| verify_name(&parsed, end_entity, server_name)),
+            other => other,
         };
         let Err(error) = checked else {
             return Ok(ServerCertVerified::assertion());
         };
         let failure = VerifyFailure {
+            cert: end_entity.to_vec(),
             reason: reason(&error, end_entity, intermediates),
             name_mismatch: matches!(
                 error,
@@ -419,7 +573,17 @@ fn reason(
     end_entity: &[u8],
     intermediates: &[CertificateDer<'_>],
 ) -> String {
+    // A self-signed certificate marked as a CA fails the path check as "CA used as end
+    // entity" (webpki's error is opaque here); OpenSSL calls both cases self-signed.
+    let ca_as_end_entity = matches!(
+        error,
+        rustls::Error::InvalidCertificate(CertificateError::Other(other))
+            if format!("{other:?}").contains("CaUsedAsEndEntity")
+    );
     match error {
+        _ if ca_as_end_entity && crate::net::der::is_self_issued(end_entity) => {
+            "self-signed certificate".into()
+        }
         rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
             if intermediates.is_empty() && crate::net::der::is_self_issued(end_entity) {
                 "self-signed certificate".into()
@@ -455,6 +619,14 @@ mod tests {
             "{err}"
         );
         assert!(parse_suites("").is_err());
+    }
+
+    #[test]
+    fn wildcards_cover_one_label() {
+        assert!(name_matches("*.example.org", "www.example.org"));
+        assert!(!name_matches("*.example.org", "a.b.example.org"));
+        assert!(!name_matches("*.example.org", "example.org"));
+        assert!(name_matches("localhost", "localhost"));
     }
 
     #[test]
