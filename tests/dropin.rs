@@ -810,3 +810,32 @@ fn a_version_1_certificate_is_served() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn chat_relays_an_unfinished_last_line_when_the_connection_ends_in_a_reset() {
+    let (_listener, port) = Proc::listen(&["-l", "--chat", "127.0.0.1", "0"]);
+    let mut a = connect(port);
+    let mut nobody = Vec::new();
+    while !nobody.ends_with(b"nobody.\n") {
+        let mut byte = [0u8; 1];
+        a.read_exact(&mut byte).unwrap();
+        nobody.push(byte[0]);
+    }
+    let mut b = connect(port);
+    // b leaves its join announcement unread, so closing it sends a reset.
+    b.peek(&mut [0u8; 1]).unwrap();
+    b.write_all(b"alert: disk full").unwrap();
+    drop(b);
+    let mut seen = Vec::new();
+    while !seen.ends_with(b"is disconnected.\n") {
+        let mut byte = [0u8; 1];
+        a.read_exact(&mut byte).unwrap();
+        seen.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&seen);
+    assert!(
+        // Byte for byte as Ncat: the partial line gets no newline of its own.
+        text.ends_with("<user5> alert: disk full<announce> <user5> is disconnected.\n"),
+        "{text}"
+    );
+}

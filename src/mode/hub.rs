@@ -258,15 +258,18 @@ impl Hub {
             if self.settings.kind != ListenKind::KeepOpen {
                 self.wait_until_uncongested().await;
             }
-            match reader.read_chunk(&mut buf, CHUNK).await {
-                Ok(0) => {
-                    if let Some(framer) = framer.as_mut() {
-                        let mut out = BytesMut::new();
-                        framer.finish(&mut out);
-                        self.relay(Some(client.id), out);
-                    }
-                    return Leave::Closed;
+            let read = reader.read_chunk(&mut buf, CHUNK).await;
+            if matches!(read, Ok(0) | Err(_)) {
+                // An unfinished last line was still said, whether the connection ended in an
+                // orderly close or a reset (a client that leaves with unread data resets it).
+                if let Some(framer) = framer.as_mut() {
+                    let mut out = BytesMut::new();
+                    framer.finish(&mut out);
+                    self.relay(Some(client.id), out);
                 }
+            }
+            match read {
+                Ok(0) => return Leave::Closed,
                 Ok(n) => {
                     if self.settings.send_only {
                         buf.clear();
