@@ -35,8 +35,21 @@ pub fn run_command(mut command: Command, input: &[u8]) -> (i32, Vec<u8>, String)
 /// Upper bound for anything a test waits on.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// The binary under test, with SIGINT and SIGQUIT at their default action: a test runner
+/// started in the background of a non-interactive shell has them ignored, and ignored
+/// signals are inherited across exec.
 pub fn ncat() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ncat"))
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ncat"));
+    // SAFETY: only async-signal-safe signal(2) calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    command
 }
 
 /// A running ncat that is killed when the test ends, whatever the outcome.
