@@ -106,7 +106,7 @@ pub struct Cli {
     /// Listen for incoming connections
     #[arg(short = 'l', long = "listen")]
     pub listen: bool,
-    /// Keep listening for more clients after the first
+    /// Listen: accept more clients; connect: keep sending after the peer's EOF
     #[arg(short = 'k', long = "keep-open")]
     pub keep_open: bool,
     /// Numeric addresses only, no DNS lookups
@@ -175,7 +175,7 @@ pub struct Cli {
     /// Show bytes, rate and time on stderr (extension)
     #[arg(long)]
     pub progress: bool,
-    /// With -u: quit this long after stdin ends
+    /// After stdin's EOF, wait this long, then quit (negative: never)
     #[arg(short = 'q', value_name = "time", allow_hyphen_values = true)]
     pub quit_after: Option<String>,
     /// Connect through a proxy (port 3128; SOCKS 1080)
@@ -238,7 +238,7 @@ pub struct Cli {
 /// in declaration order), rendered from the same definitions as the man page and completions.
 pub fn help() -> String {
     let mut text = format!(
-        "Ncat (Rust) {}, compatible with Ncat 7.93\n\
+        "Ncat (Rust) {}, compatible with Ncat 7.99\n\
          Usage: ncat [options] [hostname] [port]\n\n\
          Times are in seconds unless a unit follows: 'ms' milliseconds, 's' seconds,\n\
          'm' minutes, 'h' hours (for example 500ms or 1.5m).\n",
@@ -256,7 +256,9 @@ pub fn help() -> String {
             text.push_str(&format!("  {left} {help}\n"));
         }
     }
-    text.push_str("\nSee ncat(1) and README.md for details and the differences from Ncat 7.93.\n");
+    text.push_str(
+        "\nSee ncat --man-page, docs/GUIDE.md and README.md for details and the differences from Ncat.\n",
+    );
     text
 }
 
@@ -281,7 +283,7 @@ fn option_label(arg: &clap::Arg) -> String {
 /// The `--version` line (printed on stderr, like Ncat).
 pub fn version_line() -> String {
     format!(
-        "Ncat: Version {} ( Rust reimplementation compatible with Ncat 7.93 )",
+        "Ncat: Version {} ( Rust reimplementation compatible with Ncat 7.99 )",
         env!("CARGO_PKG_VERSION")
     )
 }

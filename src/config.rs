@@ -16,7 +16,7 @@ use crate::net::access::{AccessList, HostSet, Lookup, SpecError};
 use crate::net::resolve::{self, Family};
 use crate::net::stream::Endpoint;
 use crate::net::tls::{self, TlsOptions};
-use crate::parse;
+use crate::parse::{self, QuitAfterEof};
 use crate::proxy::{self, ProxyDns, ProxyKind, ProxyOptions};
 
 /// Ncat's default port in both modes.
@@ -90,8 +90,12 @@ pub struct Config {
     pub crlf: bool,
     /// `-u`: UDP instead of TCP.
     pub udp: bool,
-    /// `-q`: with UDP, quit this long after stdin ends instead of at once.
-    pub quit_after: Option<Duration>,
+    /// `-q`: what stdin's EOF does to the session (see [`QuitAfterEof`]); `None` for the mode's
+    /// own rule.
+    pub quit_after: Option<QuitAfterEof>,
+    /// `-k` in connect mode (TCP only): the peer's EOF closes stdout, and stdin goes on being
+    /// sent until it ends (Ncat 7.96 and later).
+    pub keep_open_connect: bool,
     /// `-t`: answer Telnet negotiation (connect, `-l` and exec sessions).
     pub telnet: bool,
     /// `-d`: pause after every read.
@@ -127,6 +131,25 @@ impl Config {
             delay: self.delay,
             idle: self.idle_timeout,
             telnet: self.telnet,
+        }
+    }
+
+    /// Whether stdin's EOF ends the session at once: `--send-only` (unless `-q` says never), or
+    /// `-q 0`. Any other session goes on until the peer closes, or until the `-q` timer.
+    pub fn ends_at_stdin_eof(&self) -> bool {
+        match self.quit_after {
+            None => self.send_only,
+            Some(QuitAfterEof::Never) => false,
+            Some(QuitAfterEof::After(delay)) => delay.is_zero(),
+        }
+    }
+
+    /// `-q TIME` with TIME above zero: how long a session lasts after stdin's EOF. It then
+    /// ends as an idle timeout does (Ncat reuses that timer: its message and status).
+    pub fn quit_timer(&self) -> Option<Duration> {
+        match self.quit_after {
+            Some(QuitAfterEof::After(delay)) if !delay.is_zero() => Some(delay),
+            _ => None,
         }
     }
 }
@@ -326,9 +349,6 @@ fn certificate_names(host: Option<&str>, endpoints: &[Endpoint]) -> Vec<String> 
 fn udp_checks(cli: &Cli, listen: bool) -> Result<(), Failure> {
     let fatal = |msg: &str| Err(Failure::Fatal(msg.into()));
     if !cli.udp {
-        if cli.quit_after.is_some() {
-            return fatal("-q is only supported with -u (UDP).");
-        }
         return Ok(());
     }
     if wants_tls(cli) {
@@ -344,15 +364,12 @@ fn udp_checks(cli: &Cli, listen: bool) -> Result<(), Failure> {
     if !cli.proxy.is_empty() || !cli.proxy_type.is_empty() {
         return fatal("Proxies are not supported with -u (UDP).");
     }
-    if cli.unixsock && cli.keep_open {
+    if listen && cli.unixsock && cli.keep_open {
         // As for UDP in Ncat 7.93; several peers cannot share one connected Unix socket.
         return fatal("-k is not supported with Unix datagram sockets (-U -u).");
     }
     if cli.telnet {
         return fatal("-t is not supported yet with -u.");
-    }
-    if listen && cli.quit_after.is_some() {
-        return fatal("-q is only supported in connect mode.");
     }
     Ok(())
 }
@@ -398,11 +415,21 @@ fn ip_target(
     resolve_host: bool,
     default_port: u16,
 ) -> Result<IpTarget, Failure> {
-    // Positional arguments: `[hostname] [port]`. A first argument made only of digits is a port.
+    // Positional arguments: `[hostname] [port]` (Ncat 7.94 and later). In connect mode the
+    // first is always the host (a decimal integer is an IPv4 address: `2130706433`). In listen
+    // mode a lone argument of at most five digits is the port, unless `-p` gave the port.
     let mut positionals = cli.positionals.iter();
-    let host = match cli.positionals.first() {
-        Some(first) if !parse::is_all_digits(first) => positionals.next().cloned(),
-        _ => None,
+    let first_is_host = match (listen, cli.positionals.as_slice()) {
+        (_, []) => false,
+        (true, [only]) => {
+            cli.source_port.is_some() || !(parse::is_all_digits(only) && only.len() <= 5)
+        }
+        _ => true,
+    };
+    let host = if first_is_host {
+        positionals.next().cloned()
+    } else {
+        None
     };
     let mut ports: Vec<&str> = Vec::new();
     if listen && let Some(p) = cli.source_port.as_deref() {
@@ -463,7 +490,12 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         time_option(&cli.stall_timeout, "--stall-timeout")?.unwrap_or(DEFAULT_STALL_TIMEOUT);
     let delay = time_option(&cli.delay, "-d delay")?;
     let idle_timeout = time_option(&cli.idle_timeout, "-i timeout")?;
-    let quit_after = time_option(&cli.quit_after, "-q delay")?;
+    let quit_after = cli
+        .quit_after
+        .as_deref()
+        .map(parse::quit_after_eof)
+        .transpose()
+        .map_err(Failure::Fatal)?;
     // Checked even where the option is then ignored (single-client listen mode): a value that
     // is not a whole number is an error, never silently read as a smaller one (Ncat's atoi).
     let max_conns = match cli.max_conns.as_deref() {
@@ -657,8 +689,11 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         if cli.chat {
             return Err(combination("--chat"));
         }
-        if cli.keep_open {
-            return Err(combination("--keep-open"));
+        // Connect-mode -k (Ncat 7.96): TCP only, Unix stream sockets included.
+        if cli.keep_open && cli.udp {
+            return Err(Failure::Fatal(
+                "Invalid option combination: `--keep-open' with non-TCP protocol.".into(),
+            ));
         }
         tls = tls_options(cli, false, Vec::new())?;
         let addrs = resolved.unwrap_or_default();
@@ -704,6 +739,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         crlf: cli.crlf,
         udp: cli.udp,
         quit_after,
+        keep_open_connect: cli.keep_open && !listen,
         telnet: cli.telnet,
         delay,
         idle_timeout,
@@ -734,6 +770,35 @@ mod tests {
 
     fn err(line: &str) -> String {
         build_line(line).unwrap_err()
+    }
+
+    /// Ncat 7.94 and later: the connect-mode host may be a decimal integer, and a lone
+    /// listen-mode argument is the port only when it has at most five digits (and `-p` did not
+    /// give the port).
+    #[test]
+    fn positional_rules_of_current_ncat() {
+        let cfg = build_line("ncat 2130706433 80").unwrap();
+        assert!(matches!(&cfg.mode, Mode::Connect { addrs, port: 80, .. }
+            if addrs == &["127.0.0.1".parse::<IpAddr>().unwrap()]));
+        let cfg = build_line("ncat -l 2130706433").unwrap();
+        assert_eq!(
+            cfg.mode,
+            Mode::Listen {
+                kind: ListenKind::Single,
+                endpoints: vec![Endpoint::Ip("127.0.0.1:31337".parse().unwrap())]
+            }
+        );
+        let cfg = build_line("ncat -l 12345").unwrap();
+        assert!(matches!(&cfg.mode, Mode::Listen { endpoints, .. }
+            if endpoints.iter().all(|e| e.port() == "12345")));
+        let cfg = build_line("ncat -l -p 9000 2130706433").unwrap();
+        assert_eq!(
+            cfg.mode,
+            Mode::Listen {
+                kind: ListenKind::Single,
+                endpoints: vec![Endpoint::Ip("127.0.0.1:9000".parse().unwrap())]
+            }
+        );
     }
 
     #[test]
@@ -775,16 +840,12 @@ mod tests {
     fn ncat_messages_for_bad_lines() {
         let fatal = |m: &str| format!("Ncat: {m} QUITTING.");
         assert_eq!(
-            err("ncat 2130706433 80"),
-            fatal("You must specify a host to connect to.")
-        );
-        assert_eq!(
-            err("ncat -l -p 40998 40999"),
-            fatal("Got more than one port specification: 40998 40999.")
+            err("ncat -l -p 40998 40999 41000"),
+            fatal("Got more than one port specification: 40998 41000.")
         );
         assert_eq!(
             err("ncat -l 40290 127.0.0.1"),
-            fatal("Got more than one port specification: 40290 127.0.0.1.")
+            fatal("Invalid port number \"127.0.0.1\".")
         );
         assert_eq!(
             err("ncat 127.0.0.1 20-30"),
@@ -798,9 +859,11 @@ mod tests {
             err("ncat --chat 127.0.0.1 80"),
             fatal("Invalid option combination: `--chat' with connect.")
         );
+        // Ncat 7.96 and later keep connect-mode -k for TCP and refuse it for anything else.
+        assert!(build_line("ncat -k 127.0.0.1 80").is_ok());
         assert_eq!(
-            err("ncat -k 127.0.0.1 80"),
-            fatal("Invalid option combination: `--keep-open' with connect.")
+            err("ncat -k -u 127.0.0.1 80"),
+            fatal("Invalid option combination: `--keep-open' with non-TCP protocol.")
         );
         assert_eq!(
             err("ncat -m 3 127.0.0.1 80"),

@@ -10,7 +10,7 @@ use crate::error::Failure;
 /// The command as the generated documents present it.
 fn command() -> clap::Command {
     Cli::command()
-        .about("concatenate and redirect sockets (a reimplementation of Ncat 7.93)")
+        .about("concatenate and redirect sockets (a reimplementation of Ncat 7.99)")
         .version(env!("CARGO_PKG_VERSION"))
 }
 
@@ -114,7 +114,7 @@ ncat -U [options] path
 # DESCRIPTION
 ncat moves bytes between the standard input and output and a network connection: TCP (the \
 default), UDP (-u), Unix domain sockets (-U), optionally inside TLS (--ssl) or through a proxy \
-(--proxy). It reads and writes the command line, messages and exit statuses of Ncat 7.93, so \
+(--proxy). It reads and writes the command line, messages and exit statuses of current Ncat (7.99), so \
 scripts written for Ncat keep working.
 
 Times (-w, -i, -d, -q, --stall-timeout) are seconds unless a unit follows: ms, s, m or h \
@@ -170,8 +170,9 @@ TLS, and a proxy:
 $ ncat -l --ssl 9443
 $ ncat --ssl-verify example.org 443
 $ ncat --proxy proxy:1080 --proxy-type socks5 example.org 22
-# DIFFERENCES FROM NCAT 7.93
-- Connect mode ends when the peer closes, as in later Ncat versions.
+# DIFFERENCES FROM NCAT
+- Current Ncat (7.99) is followed: connect mode ends when the peer closes, -k in connect mode \
+keeps sending stdin, -q works in every mode, --recv-only never reads stdin.
 - Broker and chat clients have bounded queues: a fast sender is paced, a client that stops \
 reading is dropped after --stall-timeout (2s), and nothing is lost for the others.
 - Chat is framed by line; exec children inherit only descriptors 0, 1 and 2.

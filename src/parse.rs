@@ -99,6 +99,30 @@ pub fn time(arg: &str, what: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(ms as u64))
 }
 
+/// What `-q` says: quit this long after stdin's EOF (zero: at once), or never because of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuitAfterEof {
+    After(Duration),
+    Never,
+}
+
+/// Parses `-q`: a time as for `-w` (Ncat's `-q timeout` messages), a negative time for
+/// "never", or zero for "at once".
+pub fn quit_after_eof(arg: &str) -> Result<QuitAfterEof, String> {
+    const WHAT: &str = "-q timeout";
+    if let Some(magnitude) = arg.trim_start().strip_prefix('-') {
+        return time(magnitude, WHAT)
+            .map(|_| QuitAfterEof::Never)
+            .map_err(|_| time(arg, WHAT).unwrap_err());
+    }
+    match strtod_prefix(arg) {
+        Some((value, unit)) if value == 0.0 && matches!(unit, "" | "ms" | "s" | "m" | "h") => {
+            Ok(QuitAfterEof::After(Duration::ZERO))
+        }
+        _ => time(arg, WHAT).map(QuitAfterEof::After),
+    }
+}
+
 /// Parses a decimal port number, 0 to 65535, allowing leading blanks and a `+` sign like `strtoul`.
 pub fn port(arg: &str) -> Option<u16> {
     let digits = arg
@@ -227,6 +251,29 @@ mod tests {
         assert_eq!(port_range("25-20"), None);
         assert_eq!(port_range("20-"), None);
         assert_eq!(port_range("20-70000"), None);
+    }
+
+    #[test]
+    fn quit_after_eof_forms() {
+        use QuitAfterEof::*;
+        assert_eq!(quit_after_eof("2"), Ok(After(Duration::from_secs(2))));
+        assert_eq!(
+            quit_after_eof("500ms"),
+            Ok(After(Duration::from_millis(500)))
+        );
+        assert_eq!(quit_after_eof("0"), Ok(After(Duration::ZERO)));
+        assert_eq!(quit_after_eof("-1"), Ok(Never));
+        assert_eq!(quit_after_eof("-0.5s"), Ok(Never));
+        assert!(
+            quit_after_eof("abc")
+                .unwrap_err()
+                .starts_with("Invalid -q timeout \"abc\"")
+        );
+        assert!(
+            quit_after_eof("-x")
+                .unwrap_err()
+                .starts_with("Invalid -q timeout \"-x\"")
+        );
     }
 
     #[test]

@@ -41,7 +41,7 @@ const CASES: &[(&str, i32, &str)] = &[
     ("-w 5x 127.0.0.1 1", 2, "Invalid -w timeout \"5x\""),
     ("-i 1e400 -l", 2, "Invalid -i timeout"),
     ("-d nan -l", 2, "Invalid -d delay"),
-    ("-q abc -u 127.0.0.1 1", 2, "Invalid -q delay"),
+    ("-q abc -u 127.0.0.1 1", 2, "Invalid -q timeout"),
     (
         "--stall-timeout 0 --broker",
         2,
@@ -58,7 +58,17 @@ const CASES: &[(&str, i32, &str)] = &[
         "Invalid source port 99999999.",
     ),
     ("-p '' 127.0.0.1 1", 2, "Invalid source port number \"\""),
-    ("-l -p 1 2", 2, "Got more than one port specification"),
+    // Ncat 7.94 and later: with -p, a lone positional is the host.
+    (
+        "-l -p 1 2",
+        2,
+        "bind to 0.0.0.2:1: Cannot assign requested address.",
+    ),
+    (
+        "-l -p 1 2 3",
+        2,
+        "Got more than one port specification: 1 3.",
+    ),
     (
         "-lk -m -7",
         2,

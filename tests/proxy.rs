@@ -399,7 +399,7 @@ fn http_digest_authentication_after_a_407() {
 
 #[test]
 fn http_refusals_and_bad_replies() {
-    let cases: [(&[u8], &str); 4] = [
+    let cases: [(&[u8], &str); 6] = [
         (
             b"HTTP/1.0 403 Forbidden\r\n\r\n",
             "Ncat: Proxy returned status code 403.\n",
@@ -408,9 +408,19 @@ fn http_refusals_and_bad_replies() {
             b"HTTP/1.0 407 Proxy Authentication Required\r\n\r\n",
             "Ncat: Proxy returned status code 407.\n",
         ),
+        // A status line Ncat cannot read is "status code -1"; since Ncat 7.991 the version
+        // must be digits and the code exactly three digits.
         (
             b"SSH-2.0-not-a-proxy\r\n\r\n",
-            "Ncat: Proxy returned an invalid reply.\n",
+            "Ncat: Proxy returned status code -1.\n",
+        ),
+        (
+            b"HTTP/1.x 200 OK\r\n\r\n",
+            "Ncat: Proxy returned status code -1.\n",
+        ),
+        (
+            b"HTTP/1.1 2000 OK\r\n\r\n",
+            "Ncat: Proxy returned status code -1.\n",
         ),
         (
             b"HTTP/1.0 200 OK\r\nTrunc",

@@ -106,8 +106,11 @@ pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    // SAFETY: the hook only makes system calls, which is allowed between fork and exec.
-    unsafe { command.pre_exec(close_inherited_descriptors) };
+    // SAFETY: the hooks only make system calls, which is allowed between fork and exec.
+    unsafe {
+        command.pre_exec(close_inherited_descriptors);
+        command.pre_exec(end_with_parent);
+    }
     let (tx, output) = mpsc::channel(4);
     match command.spawn() {
         Ok(mut child) => {
@@ -152,6 +155,18 @@ pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str
 /// Runs in the child before exec: marks every descriptor above 2 close-on-exec, including any
 /// this program inherited from its own parent, so the command starts with 0, 1 and 2 only.
 /// (Marking rather than closing keeps the pipe that reports a failed exec working.)
+/// The child gets SIGTERM when this program ends, however it ends (a signal to a `-l -k -e`
+/// server ends its children too, as in Ncat 7.991); it then exits and is reaped by init.
+/// Elsewhere than Linux the children outlive the server until their connection's EOF.
+fn end_with_parent() -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with integer arguments only.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+    }
+    Ok(())
+}
+
 fn close_inherited_descriptors() -> std::io::Result<()> {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: plain system calls on descriptor numbers.

@@ -56,8 +56,10 @@ pub struct Rules {
     pub print_remote: bool,
     /// Half-close the socket at stdin EOF (not with `--no-shutdown`).
     pub shutdown_on_eof: bool,
-    /// End the session at stdin EOF (`--send-only`).
+    /// End the session at stdin EOF (`--send-only`, `-q 0`).
     pub end_on_stdin_eof: bool,
+    /// `-q TIME`: end the session this long after stdin's EOF, as [`End::IdleTimeout`].
+    pub quit_after: Option<Duration>,
     /// After the peer's EOF, keep sending stdin until it ends or stays silent this long. A peer
     /// that only half-closed (as a listener does when its own input ends) then still gets the
     /// whole file; a peer that left is not waited for. `None` ends the session at once.
@@ -391,13 +393,17 @@ async fn drive(
         .as_ref()
         .map_or(Duration::from_secs(3600), Progress::interval);
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut quit_at: Option<tokio::time::Instant> = None;
     let end = loop {
         let lingering = remote_done && !stdin_done;
         let sent_before = counters.sent.load(Ordering::Relaxed);
         tokio::select! {
             end = &mut upstream, if !stdin_done => match end {
                 End::StdinDone if remote_done => break End::RemoteClosed,
-                End::StdinDone if !rules.end_on_stdin_eof => stdin_done = true,
+                End::StdinDone if !rules.end_on_stdin_eof => {
+                    stdin_done = true;
+                    quit_at = rules.quit_after.map(|d| tokio::time::Instant::now() + d);
+                }
                 other => break other,
             },
             end = &mut downstream, if !remote_done => match end {
@@ -416,6 +422,11 @@ async fn drive(
                 if counters.last_read().elapsed() >= idle {
                     break End::IdleTimeout(idle);
                 }
+            }
+            _ = tokio::time::sleep_until(quit_at.unwrap_or_else(tokio::time::Instant::now)),
+                if quit_at.is_some() =>
+            {
+                break End::IdleTimeout(rules.quit_after.unwrap_or_default());
             }
             _ = ticks.tick(), if progress.is_some() => {
                 if let Some(progress) = progress.as_mut() {

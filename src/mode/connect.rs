@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::error::{Failure, idle_expired, io_failure};
-use crate::io::pump::{self, End, Rules};
+use crate::io::pump::{self, End, Rules, UNTIL_LOCAL_EOF};
 use crate::io::stdio;
 use crate::mode::exec;
 use crate::net::connect::{Origin, connect, connect_unix};
@@ -74,10 +74,16 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
         read_remote: !cfg.send_only,
         print_remote: true,
         shutdown_on_eof: !cfg.no_shutdown,
-        end_on_stdin_eof: cfg.send_only,
-        // At the keyboard, the peer's close ends the session at once; piped input still goes
-        // out to a peer that merely half-closed.
-        linger: (!stdio::stdin_is_terminal()).then_some(LINGER),
+        end_on_stdin_eof: cfg.ends_at_stdin_eof(),
+        quit_after: cfg.quit_timer(),
+        // -k: the peer's close only closes stdout; stdin is sent until it ends (Ncat 7.96).
+        // Otherwise, at the keyboard, the peer's close ends the session at once; piped input
+        // still goes out to a peer that merely half-closed.
+        linger: if cfg.keep_open_connect {
+            Some(UNTIL_LOCAL_EOF)
+        } else {
+            (!stdio::stdin_is_terminal()).then_some(LINGER)
+        },
         transforms: cfg.transforms(),
         progress: cfg.progress,
     };

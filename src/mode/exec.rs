@@ -40,6 +40,7 @@ pub async fn relay_with(
         print_remote: true,
         shutdown_on_eof: true,
         end_on_stdin_eof: true,
+        quit_after: None,
         linger: Some(UNTIL_LOCAL_EOF),
         transforms: cfg.transforms(),
         progress: false,

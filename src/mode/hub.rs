@@ -62,6 +62,10 @@ pub struct Settings {
     pub send_only: bool,
     pub recv_only: bool,
     pub no_shutdown: bool,
+    /// stdin's EOF ends the program (`--send-only`, `-q 0`).
+    pub ends_at_stdin_eof: bool,
+    /// `-q TIME`: the program ends this long after stdin's EOF, as an idle timeout does.
+    pub quit_after: Option<Duration>,
     /// The lowest chat ID, emulating Ncat's file-descriptor numbering.
     pub first_id: u32,
     /// `-C` on the listener's stdin.
@@ -120,7 +124,7 @@ pub struct Hub {
     /// Keep-open mode writes client data here.
     stdout: Option<Stdout>,
     /// Asks the listener to end the program with this status.
-    exit: mpsc::UnboundedSender<i32>,
+    exit: mpsc::UnboundedSender<anyhow::Result<i32>>,
     started: Instant,
     /// Milliseconds from `started` to the last event (a client's data, stdin data, a new
     /// connection), for `-i`.
@@ -132,7 +136,7 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(settings: Settings, exit: mpsc::UnboundedSender<i32>) -> Arc<Hub> {
+    pub fn new(settings: Settings, exit: mpsc::UnboundedSender<anyhow::Result<i32>>) -> Arc<Hub> {
         let stdout = (settings.kind == ListenKind::KeepOpen).then(Stdout::spawn);
         let first_id = settings.first_id;
         Arc::new(Hub {
@@ -301,7 +305,7 @@ impl Hub {
                             if let Some(stdout) = &self.stdout
                                 && stdout.write(data).await.is_err()
                             {
-                                let _ = self.exit.send(0);
+                                let _ = self.exit.send(Ok(0));
                                 return Leave::Closed;
                             }
                         }
@@ -526,7 +530,7 @@ impl Hub {
                 Some(Ok(data)) => data,
                 // As in Ncat, a stdin that cannot be read ends the listener with status 1.
                 Some(Err(_)) => {
-                    let _ = self.exit.send(1);
+                    let _ = self.exit.send(Ok(1));
                     return;
                 }
                 None => break,
@@ -554,13 +558,22 @@ impl Hub {
             framer.finish(&mut out);
             self.relay(None, out);
         }
-        if self.settings.send_only {
-            let _ = self.exit.send(0);
-        } else if self.settings.kind == ListenKind::KeepOpen && !self.settings.no_shutdown {
+        if self.settings.ends_at_stdin_eof {
+            let _ = self.exit.send(Ok(0));
+            return;
+        }
+        if self.settings.kind == ListenKind::KeepOpen && !self.settings.no_shutdown {
             for client in self.clients().values() {
                 client.outbox().shutdown = true;
                 client.wake.notify_one();
             }
+        }
+        if let Some(delay) = self.settings.quit_after {
+            // Ncat's -q in listen mode: a fixed deadline from stdin's EOF, ended as -i ends.
+            tokio::time::sleep(delay).await;
+            let _ = self.exit.send(Err(crate::error::Failure::fatal(
+                crate::error::idle_expired(delay),
+            )));
         }
     }
 }

@@ -65,6 +65,8 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
             send_only: cfg.send_only,
             recv_only: cfg.recv_only,
             no_shutdown: cfg.no_shutdown,
+            ends_at_stdin_eof: cfg.ends_at_stdin_eof(),
+            quit_after: cfg.quit_timer(),
             first_id,
             crlf: cfg.crlf,
             telnet: cfg.telnet,
@@ -74,7 +76,10 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
         },
         exit_tx,
     );
-    tokio::spawn(hub.clone().stdin_loop(stdio::spawn_stdin()));
+    // --recv-only never touches stdin (Ncat 7.991).
+    if !cfg.recv_only {
+        tokio::spawn(hub.clone().stdin_loop(stdio::spawn_stdin()));
+    }
     tokio::spawn(hub.clone().watch_load());
     loop {
         tokio::select! {
@@ -83,7 +88,7 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
                 Some(Err(HandshakeFailed)) => {}
                 None => return Err(Failure::fatal("Unable to accept connections.")),
             },
-            code = exit_rx.recv() => return Ok(code.unwrap_or(0)),
+            outcome = exit_rx.recv() => return outcome.unwrap_or(Ok(0)),
             _ = hub.idle_expired(cfg.idle_timeout.unwrap_or_default()), if cfg.idle_timeout.is_some() => {
                 return Err(Failure::fatal(idle_expired(cfg.idle_timeout.unwrap_or_default())));
             }
@@ -99,7 +104,14 @@ async fn serve_exec_clients(
 ) -> anyhow::Result<i32> {
     let relays = Relays::default();
     let cfg = Arc::new(cfg.clone());
-    while let Some(arrival) = incoming.recv().await {
+    // -i: a relay that goes idle ends the program, as Ncat's listen-mode idle timer does.
+    let (idle_tx, mut idle_rx) = mpsc::unbounded_channel();
+    loop {
+        let arrival = tokio::select! {
+            arrival = incoming.recv() => arrival,
+            Some(idle) = idle_rx.recv() => return Err(Failure::fatal(idle_expired(idle))),
+        };
+        let Some(arrival) = arrival else { break };
         let Ok((stream, peer)) = arrival else {
             continue;
         };
@@ -110,9 +122,11 @@ async fn serve_exec_clients(
         let Some(slot) = relays.try_start(cfg.max_conns) else {
             continue;
         };
-        let (cfg, cmd) = (cfg.clone(), cmd.clone());
+        let (cfg, cmd, idle_tx) = (cfg.clone(), cmd.clone(), idle_tx.clone());
         tokio::spawn(async move {
-            exec::relay(stream, &cmd, &cfg).await;
+            if let End::IdleTimeout(idle) = exec::relay(stream, &cmd, &cfg).await {
+                let _ = idle_tx.send(idle);
+            }
             drop(slot);
         });
     }
@@ -138,12 +152,14 @@ pub fn admits(max_conns: usize, count: usize, access: &AccessList, peer: &Endpoi
 /// Serves the one client: status 0 when it closes, 1 (silently) when its connection fails.
 async fn serve_single(cfg: &Config, stream: Stream) -> anyhow::Result<i32> {
     let rules = Rules {
-        read_stdin: true,
-        send_stdin: !cfg.recv_only,
+        // --recv-only never touches stdin (Ncat 7.991), so a closed one is no error.
+        read_stdin: !cfg.recv_only,
+        send_stdin: true,
         read_remote: true,
         print_remote: !cfg.send_only,
         shutdown_on_eof: !cfg.no_shutdown,
-        end_on_stdin_eof: cfg.send_only,
+        end_on_stdin_eof: cfg.ends_at_stdin_eof(),
+        quit_after: cfg.quit_timer(),
         linger: None,
         transforms: cfg.transforms(),
         progress: cfg.progress,

@@ -26,6 +26,7 @@ use crate::mode::exec::{self, Relays};
 use crate::mode::listen::admits;
 use crate::net::resolve::show_addr;
 use crate::net::stream::{Endpoint, Stream};
+use crate::parse::QuitAfterEof;
 use std::sync::Arc;
 
 use crate::net::stream::MAX_DATAGRAM;
@@ -201,7 +202,9 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
         return relay_per_peer(cfg, cmd, sockets).await;
     }
     let stdout = Stdout::spawn();
-    let mut stdin = Some(stdio::spawn_stdin());
+    // --recv-only never touches stdin (Ncat 7.991).
+    let mut stdin = (!cfg.recv_only).then(stdio::spawn_stdin);
+    let mut quit_at: Option<Instant> = None;
     let mut crlf = cfg.crlf.then(Crlf::default);
     let mut peers: HashMap<SocketAddr, (usize, Instant)> = HashMap::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -236,6 +239,11 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
                     Some(Err(_)) => return Ok(1),
                     None => {
                         stdin = None;
+                        match stdin_eof(cfg, true) {
+                            AfterStdinEof::Quit => break,
+                            AfterStdinEof::Continue => {}
+                            AfterStdinEof::QuitIn(delay) => quit_at = Some(Instant::now() + delay),
+                        }
                         continue;
                     }
                 };
@@ -257,6 +265,9 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
                     }
                 }
             }
+            _ = tokio::time::sleep_until(quit_at.unwrap_or_else(Instant::now)), if quit_at.is_some() => {
+                return Err(quit_timer_expired(cfg, true));
+            }
             _ = sweep.tick() => {
                 peers.retain(|_, (_, seen)| seen.elapsed() < PEER_IDLE);
                 if let Some(idle) = cfg.idle_timeout
@@ -268,6 +279,8 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
             }
         }
     }
+    let _ = stdout.close().await;
+    Ok(0)
 }
 
 /// A connected datagram socket: UDP, or a Unix datagram socket (`-U -u`).
@@ -440,20 +453,18 @@ async fn session(
                 };
                 let Some(mut data) = data else {
                     stdin = None;
-                    if listening {
-                        continue;
-                    }
                     // A refusal of what was just sent may already be in; it decides the status
                     // (the runtime may not have polled the socket since).
-                    if let Some(e) = socket.pending_error() {
+                    if !listening && let Some(e) = socket.pending_error() {
                         return Err(io_failure(e));
                     }
-                    match cfg.quit_after {
-                        Some(delay) => {
+                    match stdin_eof(cfg, listening) {
+                        AfterStdinEof::Quit => break,
+                        AfterStdinEof::Continue => continue,
+                        AfterStdinEof::QuitIn(delay) => {
                             quit_at = Some(Instant::now() + delay);
                             continue;
                         }
-                        None => break,
                     }
                 };
                 if let Some(delay) = cfg.delay {
@@ -491,7 +502,9 @@ async fn session(
                     return Ok(0);
                 }
             }
-            _ = tokio::time::sleep_until(quit_at.unwrap_or_else(Instant::now)), if quit_at.is_some() => break,
+            _ = tokio::time::sleep_until(quit_at.unwrap_or_else(Instant::now)), if quit_at.is_some() => {
+                return Err(quit_timer_expired(cfg, listening));
+            }
             _ = tokio::time::sleep_until(last_read + idle.unwrap_or_default()), if idle.is_some() => {
                 let idle = idle.unwrap_or_default();
                 if last_read.elapsed() >= idle {
@@ -509,6 +522,35 @@ async fn session(
         log_totals(sent, received, started);
     }
     Ok(0)
+}
+
+/// What stdin's EOF does to a UDP session.
+enum AfterStdinEof {
+    Quit,
+    Continue,
+    QuitIn(Duration),
+}
+
+/// A UDP client quits at stdin's EOF unless `-q` says otherwise; a UDP listener goes on
+/// (Ncat 7.95, nmap#2685) unless `-q` says otherwise.
+fn stdin_eof(cfg: &Config, listening: bool) -> AfterStdinEof {
+    match cfg.quit_after {
+        None if listening => AfterStdinEof::Continue,
+        None => AfterStdinEof::Quit,
+        Some(QuitAfterEof::Never) => AfterStdinEof::Continue,
+        Some(QuitAfterEof::After(delay)) if delay.is_zero() => AfterStdinEof::Quit,
+        Some(QuitAfterEof::After(delay)) => AfterStdinEof::QuitIn(delay),
+    }
+}
+
+/// The end of a `-q` wait: Ncat reuses its idle timer, so it ends the way `-i` does.
+fn quit_timer_expired(cfg: &Config, listening: bool) -> anyhow::Error {
+    let message = idle_expired(cfg.quit_timer().unwrap_or_default());
+    if listening {
+        Failure::fatal(message)
+    } else {
+        Failure::network(message)
+    }
 }
 
 /// The `-v` closing line of a client session.

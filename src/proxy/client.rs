@@ -182,7 +182,7 @@ async fn http_connect(
         Some(code) => Err(Failure::network(format!(
             "Proxy returned status code {code}."
         ))),
-        None => Err(Failure::network("Proxy returned an invalid reply.")),
+        None => Err(malformed_status()),
     }
 }
 
@@ -218,8 +218,14 @@ async fn http_attempt(
     };
     let head = Head::parse(&block)
         .filter(|h| h.status().is_some())
-        .ok_or_else(|| Failure::network("Proxy returned an invalid reply."))?;
+        .ok_or_else(malformed_status)?;
     Ok((stream, head))
+}
+
+/// A reply whose status line is not `HTTP/<digits>.<digits> <three digits> ...`: Ncat reads
+/// its code as -1 and says so.
+fn malformed_status() -> anyhow::Error {
+    Failure::network("Proxy returned status code -1.")
 }
 
 /// Credentials for a 407 reply: Digest when the proxy offers it, Basic otherwise.

@@ -129,12 +129,17 @@ impl Head {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A response's status code.
+    /// A response's status code: `None` unless the status line is `HTTP/<digits>.<digits>`
+    /// and a code of exactly three digits (Ncat 7.991's stricter reading).
     pub fn status(&self) -> Option<u16> {
-        if !self.start[0].starts_with("HTTP/") || self.start[1].len() != 3 {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let version = self.start[0].strip_prefix("HTTP/")?;
+        let (major, minor) = version.split_once('.')?;
+        let code = &self.start[1];
+        if !digits(major) || !digits(minor) || code.len() != 3 || !digits(code) {
             return None;
         }
-        self.start[1].parse().ok()
+        code.parse().ok()
     }
 }
 
@@ -369,6 +374,18 @@ mod tests {
         assert_eq!(head.all("Proxy-Authenticate").count(), 2);
         assert_eq!(Head::parse(b"garbage\r\n\r\n"), None);
         assert_eq!(Head::parse(b"HTTP/1.1 200\r\nno colon\r\n\r\n"), None);
+        assert_eq!(
+            Head::parse(b"HTTP/1.x 200 OK\r\n\r\n").unwrap().status(),
+            None
+        );
+        assert_eq!(
+            Head::parse(b"HTTP/1.1 +20 OK\r\n\r\n").unwrap().status(),
+            None
+        );
+        assert_eq!(
+            Head::parse(b"HTTP/11 200 OK\r\n\r\n").unwrap().status(),
+            None
+        );
         assert_eq!(
             Head::parse(b"HTTP/1.1 2000 x\r\n\r\n").unwrap().status(),
             None
