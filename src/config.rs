@@ -577,8 +577,10 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     }
 
     let (proxy, proxy_server) = proxy_options(cli, listen, family)?;
-    if proxy.is_some() && cli.zero_io {
-        return Err(Failure::Fatal("-z is not supported with --proxy.".into()));
+    if proxy.is_some() && cli.zero_io && cli.udp {
+        return Err(Failure::Fatal(
+            "-z is not supported with --proxy and -u.".into(),
+        ));
     }
 
     let source_addr = match cli.source.as_deref() {

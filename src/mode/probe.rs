@@ -13,8 +13,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::error::Failure;
 use crate::net::connect::{Origin, connect, connect_unix};
 use crate::net::tls;
+use crate::proxy;
 use tracing::Level;
 
 pub async fn run(
@@ -36,7 +38,25 @@ pub async fn run(
     };
     let mut any_open = false;
     for port in ports {
-        let opened = match connect(addrs, port, &origin).await {
+        let reached = match &cfg.proxy {
+            // Through a proxy, as Ncat probes: the proxy's answer decides.
+            Some(proxy) => {
+                let auth = cfg.proxy_auth.as_deref();
+                let hop = proxy::client::connect(proxy, auth, host, port, cfg.family, &origin);
+                let answer = tokio::time::timeout(cfg.connect_timeout, hop)
+                    .await
+                    .unwrap_or_else(|_| Err(Failure::network("TIMEOUT.")));
+                // Ncat reports a proxy's refusal even without -v.
+                if let Err(failure) = &answer
+                    && !tracing::enabled!(Level::INFO)
+                {
+                    tracing::warn!("{}", failure.to_string().trim_start_matches("Ncat: "));
+                }
+                answer
+            }
+            None => connect(addrs, port, &origin).await,
+        };
+        let opened = match reached {
             Ok(tcp) => match &tls {
                 Some(tls) => tls
                     .handshake(tcp, host, port, cfg.connect_timeout)

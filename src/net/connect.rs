@@ -24,7 +24,7 @@ pub async fn connect(addrs: &[IpAddr], port: u16, origin: &Origin) -> anyhow::Re
     let mut last_reason = String::from("No address to connect to");
     for (i, ip) in addrs.iter().enumerate() {
         let target = SocketAddr::new(*ip, port);
-        match attempt(target, origin).await {
+        match connect_from(target, origin).await {
             Ok(stream) => {
                 if origin.announce {
                     tracing::info!("Connected to {}.", show_addr(&target));
@@ -54,7 +54,9 @@ pub async fn connect_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::
     }
 }
 
-async fn attempt(target: SocketAddr, origin: &Origin) -> io::Result<TcpStream> {
+/// One connection attempt to `target` from where `origin` says (`-s`, `-p`), within its
+/// timeout.
+pub async fn connect_from(target: SocketAddr, origin: &Origin) -> io::Result<TcpStream> {
     let socket = match target {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,

@@ -14,6 +14,15 @@ pub enum Family {
 }
 
 impl Family {
+    /// Whether `ip` is of this family (`-4`, `-6`; any without either).
+    pub fn admits(self, ip: IpAddr) -> bool {
+        match self {
+            Family::Any => true,
+            Family::V4 => ip.is_ipv4(),
+            Family::V6 => ip.is_ipv6(),
+        }
+    }
+
     fn to_libc(self) -> libc::c_int {
         match self {
             Family::Any => libc::AF_UNSPEC,

@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::{Failure, strerror};
+use crate::net::connect::{Origin, connect_from};
 use crate::net::resolve::{self, Family};
 use crate::proxy::http::{self, Head, HeadError};
 use crate::proxy::socks::{self, Destination, ReplyRest};
@@ -24,21 +25,22 @@ pub async fn connect(
     host: &str,
     port: u16,
     family: Family,
+    origin: &Origin,
 ) -> anyhow::Result<TcpStream> {
     let dest = destination(host, opts.dns, family)?;
     match opts.kind {
-        ProxyKind::Http => http_connect(opts, auth, &dest, port).await,
+        ProxyKind::Http => http_connect(opts, auth, &dest, port, origin).await,
         ProxyKind::Socks4 => {
             let user = auth.unwrap_or_default();
             let request = socks::socks4_request(&dest, port, user).map_err(Failure::network)?;
-            let mut stream = reach_proxy(opts, true).await?;
+            let mut stream = reach_proxy(opts, origin, true).await?;
             send(&mut stream, &request).await?;
             let mut reply = [0u8; 8];
             receive(&mut stream, &mut reply).await?;
             socks::socks4_reply(&reply).map_err(Failure::network)?;
             Ok(stream)
         }
-        ProxyKind::Socks5 => socks5_connect(opts, auth, &dest, port).await,
+        ProxyKind::Socks5 => socks5_connect(opts, auth, &dest, port, origin).await,
     }
 }
 
@@ -70,10 +72,14 @@ fn destination(host: &str, dns: ProxyDns, family: Family) -> anyhow::Result<Dest
 }
 
 /// Connects to the proxy itself (its first address that answers).
-async fn reach_proxy(opts: &ProxyOptions, announce: bool) -> anyhow::Result<TcpStream> {
+async fn reach_proxy(
+    opts: &ProxyOptions,
+    origin: &Origin,
+    announce: bool,
+) -> anyhow::Result<TcpStream> {
     let mut last = None;
     for ip in &opts.addrs {
-        match TcpStream::connect(SocketAddr::new(*ip, opts.port)).await {
+        match connect_from(SocketAddr::new(*ip, opts.port), origin).await {
             Ok(stream) => {
                 if announce {
                     tracing::info!("Connected to proxy {ip}:{}", opts.port);
@@ -115,10 +121,11 @@ async fn socks5_connect(
     auth: Option<&str>,
     dest: &Destination,
     port: u16,
+    origin: &Origin,
 ) -> anyhow::Result<TcpStream> {
     let credentials = auth.is_some();
     let request = socks::socks5_connect(dest, port).map_err(Failure::network)?;
-    let mut stream = reach_proxy(opts, true).await?;
+    let mut stream = reach_proxy(opts, origin, true).await?;
     send(&mut stream, &socks::socks5_greeting(credentials)).await?;
     let mut method = [0u8; 2];
     receive(&mut stream, &mut method).await?;
@@ -165,13 +172,14 @@ async fn http_connect(
     auth: Option<&str>,
     dest: &Destination,
     port: u16,
+    origin: &Origin,
 ) -> anyhow::Result<TcpStream> {
     let target = authority(dest, port);
-    let (mut stream, head) = http_attempt(opts, &target, None).await?;
+    let (mut stream, head) = http_attempt(opts, &target, None, origin).await?;
     let head = match (head.status(), auth) {
         (Some(407), Some(auth)) => {
             let credentials = answer_challenge(&head, auth, &target)?;
-            let (retry, head) = http_attempt(opts, &target, Some(&credentials)).await?;
+            let (retry, head) = http_attempt(opts, &target, Some(&credentials), origin).await?;
             stream = retry;
             head
         }
@@ -191,8 +199,9 @@ async fn http_attempt(
     opts: &ProxyOptions,
     target: &str,
     credentials: Option<&str>,
+    origin: &Origin,
 ) -> anyhow::Result<(TcpStream, Head)> {
-    let mut stream = reach_proxy(opts, false).await?;
+    let mut stream = reach_proxy(opts, origin, false).await?;
     let mut request = format!("CONNECT {target} HTTP/1.0\r\n");
     if let Some(credentials) = credentials {
         request.push_str(&format!("Proxy-Authorization: {credentials}\r\n"));
@@ -230,11 +239,14 @@ fn malformed_status() -> anyhow::Error {
 
 /// Credentials for a 407 reply: Digest when the proxy offers it, Basic otherwise.
 fn answer_challenge(head: &Head, auth: &str, target: &str) -> anyhow::Result<String> {
+    // Digest whenever it is offered, in one header or several (as Ncat prefers it).
     let digest = head
         .all("Proxy-Authenticate")
-        .find_map(|c| c.strip_prefix("Digest "));
+        .flat_map(http::challenges)
+        .find(|(scheme, _)| scheme.eq_ignore_ascii_case("Digest"));
     match digest {
-        Some(challenge) => {
+        Some((_, challenge)) => {
+            let challenge = challenge.as_str();
             let (user, pass) = auth.split_once(':').unwrap_or((auth, ""));
             http::digest_credentials(
                 challenge,

@@ -90,9 +90,11 @@ pub struct Head {
 }
 
 impl Head {
-    /// Parses a header block; `None` when it is not HTTP/1.x shaped.
+    /// Parses a header block; `None` when it is not HTTP/1.x shaped. Field values continued on
+    /// lines that begin with a space or a tab (obsolete line folding, RFC 7230 3.2.4) are joined,
+    /// and the white space around values is dropped.
     pub fn parse(block: &[u8]) -> Option<Head> {
-        let text = std::str::from_utf8(block).ok()?;
+        let text = unfold(std::str::from_utf8(block).ok()?);
         let mut lines = text.split("\r\n");
         let mut start = lines.next()?.splitn(3, ' ');
         let start = [
@@ -112,6 +114,16 @@ impl Head {
             fields.push((name.to_string(), value.trim().to_string()));
         }
         Some(Head { start, fields })
+    }
+
+    /// A field's value as an authorization scheme and what follows it (`Basic xyz`), the
+    /// scheme compared without regard to case.
+    pub fn credentials<'a>(&'a self, name: &str) -> Option<(&'a str, &'a str)> {
+        let value = self.get(name)?.trim();
+        let (scheme, rest) = value
+            .split_once(|c: char| c.is_ascii_whitespace())
+            .unwrap_or((value, ""));
+        Some((scheme, rest.trim()))
     }
 
     /// The value of every field called `name` (case-insensitive).
@@ -141,6 +153,34 @@ impl Head {
         }
         code.parse().ok()
     }
+}
+
+/// Joins folded header lines: a line break (CRLF or a bare LF) followed by spaces or tabs
+/// becomes one space.
+fn unfold(text: &str) -> std::borrow::Cow<'_, str> {
+    let folded = |rest: &str| rest.starts_with([' ', '\t']);
+    if !text
+        .match_indices('\n')
+        .any(|(i, _)| folded(&text[i + 1..]))
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\n') {
+        let (before, after) = (&rest[..i], &rest[i + 1..]);
+        if folded(after) {
+            out.push_str(before.strip_suffix('\r').unwrap_or(before));
+            out.push(' ');
+            rest = after.trim_start_matches([' ', '\t']);
+        } else {
+            out.push_str(before);
+            out.push('\n');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Standard base64 with padding.
@@ -201,6 +241,50 @@ fn md5_hex(parts: &[&str]) -> String {
         let _ = write!(hex, "{byte:02x}");
     }
     hex
+}
+
+/// The challenges of one `Proxy-Authenticate` header (RFC 7235), each as its scheme and its
+/// parameters: `Basic realm="a", Digest realm="b", nonce="n"` is two. Commas inside quoted
+/// strings do not split.
+pub fn challenges(header: &str) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for item in split_outside_quotes(header) {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let (head, rest) = item
+            .split_once(|c: char| c == ' ' || c == '\t')
+            .unwrap_or((item, ""));
+        match found.last_mut() {
+            // `name=value` (or `name = value`) continues the current challenge.
+            Some((_, params)) if head.contains('=') || rest.trim_start().starts_with('=') => {
+                params.push_str(", ");
+                params.push_str(item);
+            }
+            _ => found.push((head.to_string(), rest.trim().to_string())),
+        }
+    }
+    found
+}
+
+/// Splits at commas that are not inside a quoted string (with `\` escapes).
+fn split_outside_quotes(text: &str) -> Vec<&str> {
+    let (mut parts, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
 }
 
 /// The parameters of a `Digest` challenge or answer (`realm="x", nonce="y", qop=auth`).
@@ -365,6 +449,39 @@ mod tests {
             "GET",
             "dcd98b7102dd2f0e8b11d0f600bfb0c093"
         ));
+    }
+
+    #[test]
+    fn challenges_split_per_rfc_7235() {
+        let found = challenges(r#"Basic realm="a, b", Digest realm="b", nonce="n,1", qop="auth""#);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0], ("Basic".into(), r#"realm="a, b""#.into()));
+        assert_eq!(found[1].0, "Digest");
+        assert_eq!(found[1].1, r#"realm="b", nonce="n,1", qop="auth""#);
+        let params = auth_params(&found[1].1);
+        assert_eq!(param(&params, "nonce"), Some("n,1"));
+        assert_eq!(challenges("Negotiate, Basic realm=x").len(), 2);
+    }
+
+    #[test]
+    fn folded_lines_are_joined() {
+        let head = Head::parse(
+            b"CONNECT h:1 HTTP/1.0\r\nProxy-Authorization:\t  Basic  \r\n\t  \n dXNlcjpwYXNz\r\nX: 1\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            head.credentials("proxy-authorization"),
+            Some(("Basic", "dXNlcjpwYXNz"))
+        );
+        assert_eq!(head.get("X"), Some("1"));
+        let head = Head::parse(
+            b"CONNECT h:1 HTTP/1.0\r\nProxy-Authorization: Basic\r\n dXNlcjpwYXNz\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            head.credentials("Proxy-Authorization"),
+            Some(("Basic", "dXNlcjpwYXNz"))
+        );
     }
 
     #[test]

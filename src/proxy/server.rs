@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::error::Failure;
 use crate::net::access::AccessList;
 use crate::net::listener::Arrival;
-use crate::net::stream::{Endpoint, ReadHalf, Stream, WriteHalf};
+use crate::net::resolve::Family;
+use crate::net::stream::{ReadHalf, Stream, WriteHalf};
 use crate::proxy::http::{self, Head, HeadError};
 
 /// The longest request line accepted (longer: 413).
@@ -23,7 +24,6 @@ const LINE_LIMIT: usize = 1024;
 const HEAD_LIMIT: usize = 10 * 1024;
 
 const BAD_REQUEST: &str = "HTTP/1.0 400 Bad Request\r\n\r\n";
-const FORBIDDEN: &str = "HTTP/1.0 403 Forbidden\r\n\r\n";
 const NOT_ALLOWED: &str =
     "HTTP/1.0 405 Method Not Allowed\r\nAllow: CONNECT, GET, HEAD, POST\r\n\r\n";
 const TOO_LARGE: &str = "HTTP/1.0 413 Request Entity Too Large\r\n\r\n";
@@ -50,6 +50,8 @@ struct Settings {
     /// The nonce of this run's Digest challenges.
     nonce: String,
     access: Arc<AccessList>,
+    /// `-4` / `-6`: the only family the proxy connects to.
+    family: Family,
 }
 
 /// Serves proxy clients until the listeners fail; stdin and stdout are not used.
@@ -58,6 +60,7 @@ pub async fn run(cfg: &Config, mut incoming: mpsc::Receiver<Arrival>) -> anyhow:
         auth: cfg.proxy_auth.clone(),
         nonce: http::random_token(),
         access: cfg.access.clone(),
+        family: cfg.family,
     });
     while let Some(arrival) = incoming.recv().await {
         let Ok((stream, peer)) = arrival else {
@@ -74,10 +77,9 @@ pub async fn run(cfg: &Config, mut incoming: mpsc::Receiver<Arrival>) -> anyhow:
 
 /// Answers one client's request.
 async fn serve(stream: Stream, settings: Arc<Settings>) {
-    let local = stream.local();
     let (mut reader, mut writer) = stream.into_split();
     let mut pending = BytesMut::new();
-    let answer = match handle(&mut reader, &mut writer, &mut pending, &local, &settings).await {
+    let answer = match handle(&mut reader, &mut writer, &mut pending, &settings).await {
         Ok(()) => return,
         Err(answer) => answer,
     };
@@ -90,7 +92,6 @@ async fn handle(
     reader: &mut ReadHalf,
     writer: &mut WriteHalf,
     pending: &mut BytesMut,
-    local: &Endpoint,
     settings: &Settings,
 ) -> Result<(), String> {
     let block = match http::read_head_buffered(reader, pending, HEAD_LIMIT).await {
@@ -118,7 +119,7 @@ async fn handle(
     match method.as_str() {
         "CONNECT" => {
             let (host, port) = split_authority(target).ok_or(BAD_REQUEST)?;
-            let origin = reach(&host, port, local).await?;
+            let origin = reach(&host, port, settings.family).await?;
             writer
                 .write_all(b"HTTP/1.0 200 OK\r\n\r\n")
                 .await
@@ -126,22 +127,23 @@ async fn handle(
             tunnel(reader, writer, pending.split().freeze(), origin).await;
             Ok(())
         }
-        "GET" | "HEAD" | "POST" => forward(reader, writer, pending, &head, local).await,
+        "GET" | "HEAD" | "POST" => forward(reader, writer, pending, &head, settings.family).await,
         _ => Err(NOT_ALLOWED.into()),
     }
 }
 
 /// Whether the request carries the credentials the server requires.
+/// Schemes are compared without regard to case (`basic`, `BASIC`), as RFC 7235 says.
 fn authorized(head: &Head, auth: &str, method: &str, nonce: &str) -> bool {
-    let Some(given) = head.get("Proxy-Authorization") else {
+    let Some((scheme, given)) = head.credentials("Proxy-Authorization") else {
         return false;
     };
-    if let Some(encoded) = given.strip_prefix("Basic ") {
-        return http::base64_decode(encoded.trim()).is_some_and(|d| d == auth.as_bytes());
+    if scheme.eq_ignore_ascii_case("Basic") {
+        return http::base64_decode(given).is_some_and(|d| d == auth.as_bytes());
     }
-    if let Some(answer) = given.strip_prefix("Digest ") {
+    if scheme.eq_ignore_ascii_case("Digest") {
         let (user, pass) = auth.split_once(':').unwrap_or((auth, ""));
-        return http::digest_matches(answer, user, pass, method, nonce);
+        return http::digest_matches(given, user, pass, method, nonce);
     }
     false
 }
@@ -159,20 +161,14 @@ fn split_authority(authority: &str) -> Option<(String, u16)> {
     (!host.is_empty()).then(|| (host.to_string(), port))
 }
 
-/// Connects to the origin, refusing to connect the proxy to itself.
-async fn reach(host: &str, port: u16, local: &Endpoint) -> Result<TcpStream, String> {
+/// Connects to the origin: any address of `family` (`-4`/`-6`) the name has, in turn; none
+/// is a 504, as in Ncat. Like Ncat, the proxy may be asked to reach itself.
+async fn reach(host: &str, port: u16, family: Family) -> Result<TcpStream, String> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|_| GATEWAY_TIMEOUT)?
+        .filter(|a| family.admits(a.ip()))
         .collect();
-    if let Endpoint::Ip(me) = local
-        && addrs.iter().any(|a| {
-            a.port() == me.port()
-                && (a.ip() == me.ip() || a.ip().is_loopback() || a.ip().is_unspecified())
-        })
-    {
-        return Err(FORBIDDEN.into());
-    }
     for addr in addrs {
         if let Ok(stream) = TcpStream::connect(addr).await {
             return Ok(stream);
@@ -209,7 +205,7 @@ async fn forward(
     writer: &mut WriteHalf,
     pending: &mut BytesMut,
     head: &Head,
-    local: &Endpoint,
+    family: Family,
 ) -> Result<(), String> {
     let [method, target, _] = &head.start;
     let rest = target.strip_prefix("http://").ok_or(BAD_REQUEST)?;
@@ -228,8 +224,9 @@ async fn forward(
         (_, Some(len)) => len.trim().parse::<u64>().map_err(|_| BAD_REQUEST)?,
     };
     let mut request = format!("{method} {path} HTTP/1.0\r\n");
+    let listed = connection_options(head);
     for (name, value) in &head.fields {
-        if !HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+        if is_end_to_end(name, &listed) {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
     }
@@ -245,7 +242,7 @@ async fn forward(
     };
     request.push_str(&format!("Host: {host_field}\r\nConnection: close\r\n\r\n"));
 
-    let origin = reach(&host, port, local).await?;
+    let origin = reach(&host, port, family).await?;
     let (mut origin_reader, mut origin_writer) = origin.into_split();
     let sent = async {
         origin_writer.write_all(request.as_bytes()).await?;
@@ -265,8 +262,9 @@ async fn forward(
         .map_err(|_| GATEWAY_TIMEOUT)?;
     let response = Head::parse(&block).ok_or(GATEWAY_TIMEOUT)?;
     let mut answer = format!("HTTP/1.0 {} {}\r\n", response.start[1], response.start[2]);
+    let listed = connection_options(&response);
     for (name, value) in &response.fields {
-        if !HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+        if is_end_to_end(name, &listed) {
             answer.push_str(&format!("{name}: {value}\r\n"));
         }
     }
@@ -278,6 +276,22 @@ async fn forward(
     };
     let _ = relayed.await;
     Ok(())
+}
+
+/// The field names listed in every `Connection` field, all lines combined (RFC 7230 6.1):
+/// they concern this hop only.
+fn connection_options(head: &Head) -> Vec<String> {
+    head.all("Connection")
+        .flat_map(|value| value.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// Whether a field is forwarded: not a standard hop-by-hop field, nor one `Connection` names.
+fn is_end_to_end(name: &str, listed: &[String]) -> bool {
+    let name = name.to_ascii_lowercase();
+    !HOP_BY_HOP.contains(&name.as_str()) && !listed.contains(&name)
 }
 
 #[cfg(test)]
