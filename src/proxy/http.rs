@@ -253,9 +253,7 @@ pub fn challenges(header: &str) -> Vec<(String, String)> {
         if item.is_empty() {
             continue;
         }
-        let (head, rest) = item
-            .split_once(|c: char| c == ' ' || c == '\t')
-            .unwrap_or((item, ""));
+        let (head, rest) = item.split_once([' ', '\t']).unwrap_or((item, ""));
         match found.last_mut() {
             // `name=value` (or `name = value`) continues the current challenge.
             Some((_, params)) if head.contains('=') || rest.trim_start().starts_with('=') => {
