@@ -134,7 +134,7 @@ async fn handle(
 
 /// Whether the request carries the credentials the server requires.
 /// Schemes are compared without regard to case (`basic`, `BASIC`), as RFC 7235 says.
-fn authorized(head: &Head, auth: &str, method: &str, nonce: &str) -> bool {
+pub fn authorized(head: &Head, auth: &str, method: &str, nonce: &str) -> bool {
     let Some((scheme, given)) = head.credentials("Proxy-Authorization") else {
         return false;
     };
@@ -149,7 +149,7 @@ fn authorized(head: &Head, auth: &str, method: &str, nonce: &str) -> bool {
 }
 
 /// `host:port` or `[v6]:port` (the port is required).
-fn split_authority(authority: &str) -> Option<(String, u16)> {
+pub fn split_authority(authority: &str) -> Option<(String, u16)> {
     let (host, port) = match authority.strip_prefix('[') {
         Some(rest) => {
             let (host, after) = rest.split_once(']')?;
@@ -280,7 +280,7 @@ async fn forward(
 
 /// The field names listed in every `Connection` field, all lines combined (RFC 7230 6.1):
 /// they concern this hop only.
-fn connection_options(head: &Head) -> Vec<String> {
+pub fn connection_options(head: &Head) -> Vec<String> {
     head.all("Connection")
         .flat_map(|value| value.split(','))
         .map(|name| name.trim().to_ascii_lowercase())
@@ -289,7 +289,7 @@ fn connection_options(head: &Head) -> Vec<String> {
 }
 
 /// Whether a field is forwarded: not a standard hop-by-hop field, nor one `Connection` names.
-fn is_end_to_end(name: &str, listed: &[String]) -> bool {
+pub fn is_end_to_end(name: &str, listed: &[String]) -> bool {
     let name = name.to_ascii_lowercase();
     !HOP_BY_HOP.contains(&name.as_str()) && !listed.contains(&name)
 }
@@ -297,6 +297,27 @@ fn is_end_to_end(name: &str, listed: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// What a client sends never panics the request handling (the fuzz target
+        /// `proxy_requests` runs the same path under libFuzzer).
+        #[test]
+        fn arbitrary_requests_never_panic(
+            start in "(CONNECT|GET|POST) [ -~]{0,40} HTTP/1\\.[01]",
+            fields in proptest::collection::vec("[ -~\t]{0,40}", 0..8),
+        ) {
+            let block = format!("{start}\r\n{}\r\n\r\n", fields.join("\r\n"));
+            if let Some(head) = Head::parse(block.as_bytes()) {
+                let _ = split_authority(&head.start[1]);
+                let _ = authorized(&head, "user:pass", &head.start[0], "nonce");
+                let listed = connection_options(&head);
+                for (name, _) in &head.fields {
+                    let _ = is_end_to_end(name, &listed);
+                }
+            }
+        }
+    }
 
     #[test]
     fn authorities() {
