@@ -12,6 +12,7 @@
 //! Scenarios: `bulk` (file -> client -> listener -> /dev/null), `pipe` (the same through
 //! `cat |`), `fanout` (broker, 1 sender, 100 and 500 receivers), `chat` (latency at 100 x 10
 //! lines/s and 500 x 1 line/s), `conns` (10,000 idle broker clients, memory per client),
+//! `burst` (5,000 clients connecting at once: time until all are accepted, listen overflows),
 //! `slow` (one receiver stops reading), `startup` (`--version`, and launch to first byte).
 
 mod load;
@@ -26,7 +27,9 @@ struct Options {
     scenarios: Vec<String>,
 }
 
-const ALL: [&str; 7] = ["bulk", "pipe", "fanout", "chat", "conns", "slow", "startup"];
+const ALL: [&str; 8] = [
+    "bulk", "pipe", "fanout", "chat", "conns", "burst", "slow", "startup",
+];
 
 fn options() -> Options {
     let mut opts = Options {
@@ -199,6 +202,15 @@ fn main() {
                     &opts,
                     &targets,
                     |t| idle(t, count),
+                );
+            }
+            "burst" => {
+                let count = if opts.quick { 1000 } else { 5000 };
+                compare(
+                    &format!("a burst of {count} clients against --broker"),
+                    &opts,
+                    &targets,
+                    |t| burst(t, count),
                 );
             }
             "slow" => compare(

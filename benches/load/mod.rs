@@ -655,6 +655,60 @@ async fn chat_reader(
     tally
 }
 
+/// The kernel's count of connections dropped because a listen queue was full
+/// (`ListenOverflows` in `/proc/net/netstat`).
+fn listen_overflows() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/net/netstat").ok()?;
+    let mut lines = text.lines();
+    while let (Some(names), Some(values)) = (lines.next(), lines.next()) {
+        if names.starts_with("TcpExt:") {
+            return names
+                .split_whitespace()
+                .zip(values.split_whitespace())
+                .find(|(name, _)| *name == "ListenOverflows")
+                .and_then(|(_, value)| value.parse().ok());
+        }
+    }
+    None
+}
+
+/// A burst of `count` clients opened at once from 10 threads against `--broker -m count`:
+/// how many got in, how long until the server had accepted them all, and how many the
+/// kernel dropped from a full listen queue meanwhile (each costs a 1 s SYN retransmission).
+pub fn burst(target: &Target, count: usize) -> Metrics {
+    let max = count.to_string();
+    let server = Server::start(target, &["--broker", "-m", &max], Stdio::null());
+    let port = server.port;
+    let overflows_before = listen_overflows();
+    let started = Instant::now();
+    let openers: Vec<_> = (0..10)
+        .map(|t| {
+            thread::spawn(move || {
+                (t..count)
+                    .step_by(10)
+                    .filter_map(|_| TcpStream::connect(("127.0.0.1", port)).ok())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let held: Vec<TcpStream> = openers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap_or_default())
+        .collect();
+    let all = server.wait_accepted(count as u64, Duration::from_secs(20));
+    let seconds = started.elapsed().as_secs_f64();
+    let overflows = listen_overflows()
+        .zip(overflows_before)
+        .map(|(after, before)| after - before);
+    let accepted = server.accepted.load(Ordering::Relaxed) as f64;
+    drop(held);
+    vec![
+        metric("accepted", accepted),
+        metric("seconds until all accepted", all.then_some(seconds)),
+        metric("listen-queue overflows", overflows),
+    ]
+}
+
 /// `count` idle clients held by a broker: how many it keeps, and its memory per client.
 pub fn idle(target: &Target, count: usize) -> Metrics {
     let max = (count + 10).to_string();
