@@ -168,7 +168,6 @@ impl Config {
 fn unsupported(cli: &Cli) -> Option<&'static str> {
     let checks: &[(bool, &'static str)] = &[
         (cli.vsock, "--vsock"),
-        (!cli.lua_exec.is_empty(), "--lua-exec"),
         (!cli.source_route.is_empty(), "-g"),
         (cli.source_route_pointer.is_some(), "-G"),
         (cli.sctp, "--sctp"),
@@ -516,9 +515,18 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
             "Only one of --exec, --sh-exec, and --lua-exec is allowed.".into(),
         ));
     }
-    let exec = match (cli.exec.first(), cli.sh_exec.first()) {
-        (Some(line), _) => Some(ExecCommand::direct(line)),
-        (_, Some(line)) => Some(ExecCommand::shell(line)),
+    let exec = match (cli.exec.first(), cli.sh_exec.first(), cli.lua_exec.first()) {
+        (Some(line), _, _) => Some(ExecCommand::direct(line)),
+        (_, Some(line), _) => Some(ExecCommand::shell(line)),
+        (_, _, Some(script)) => {
+            crate::io::lua::check(script)?;
+            Some(ExecCommand::lua(script).map_err(|e| {
+                Failure::Fatal(format!(
+                    "Cannot find this program to run the Lua script: {}.",
+                    strerror(&e)
+                ))
+            })?)
+        }
         _ => None,
     };
     if let Some(name) = unsupported(cli) {

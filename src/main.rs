@@ -27,7 +27,14 @@ static RECORD_CLOSED_FDS: extern "C" fn() = {
 
 fn main() {
     io::stdio::ensure_standard_fds(CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed));
-    let code = match cli::parse(std::env::args_os().collect()) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // A `--lua-exec` child: this binary again, running the script on the connection.
+    if let [_, flag, script] = args.as_slice()
+        && flag == io::lua::RUN_SCRIPT
+    {
+        std::process::exit(io::lua::run(&script.to_string_lossy()));
+    }
+    let code = match cli::parse(args) {
         Err(failure) => error::report(&failure.into()),
         Ok(cli::Request::Help) => print_out(cli::help().as_bytes()),
         Ok(cli::Request::ManPage) => print_out(&manual::man_page()),

@@ -37,6 +37,16 @@ impl ExecCommand {
         }
     }
 
+    /// `--lua-exec`: this binary again, running the script (see [`crate::io::lua`]).
+    pub fn lua(script: &str) -> std::io::Result<ExecCommand> {
+        let program = std::env::current_exe()?.to_string_lossy().into_owned();
+        Ok(ExecCommand {
+            program,
+            arg0: "ncat".into(),
+            args: vec![crate::io::lua::RUN_SCRIPT.into(), script.into()],
+        })
+    }
+
     /// `-c`: the string run by `/bin/sh -c`.
     pub fn shell(line: &str) -> ExecCommand {
         ExecCommand {

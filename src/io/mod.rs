@@ -4,6 +4,7 @@ pub mod chat;
 pub mod crlf;
 pub mod exec;
 pub mod kernel_copy;
+pub mod lua;
 pub mod progress;
 pub mod pump;
 pub mod session_log;
