@@ -165,8 +165,8 @@ fn exec_option_errors() {
             "Command execution can't be done along with option -z.",
         ),
         (
-            &["-l", "--lua-exec", "x.lua"][..],
-            "--lua-exec is not supported yet.",
+            &["-l", "--lua-exec", "/nonexistent/x.lua"][..],
+            "Error loading the Lua script: cannot open /nonexistent/x.lua: No such file or directory.",
         ),
     ] {
         let out = ncat().args(args).output().unwrap();
