@@ -383,3 +383,23 @@ fn digest_is_chosen_from_a_comma_separated_challenge() {
         "{answer}"
     );
 }
+
+#[test]
+fn a_forwarded_request_to_the_proxy_itself_is_a_loop() {
+    for binary in binaries() {
+        let proxy = ProxyServer::start(binary, &[]);
+        let request = format!("GET http://127.0.0.1:{}/ HTTP/1.0\r\n\r\n", proxy.port);
+        assert_eq!(
+            status_line(proxy.port, "127.0.0.1", &request),
+            "HTTP/1.0 403 Forbidden",
+            "{binary}"
+        );
+        let proxy = ProxyServer::start(binary, &["-6"]);
+        let request = format!("GET http://[::1]:{}/ HTTP/1.0\r\n\r\n", proxy.port);
+        assert_eq!(
+            status_line(proxy.port, "::1", &request),
+            "HTTP/1.0 403 Forbidden",
+            "{binary} -6"
+        );
+    }
+}

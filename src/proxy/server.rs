@@ -15,7 +15,7 @@ use crate::error::Failure;
 use crate::net::access::AccessList;
 use crate::net::listener::Arrival;
 use crate::net::resolve::Family;
-use crate::net::stream::{ReadHalf, Stream, WriteHalf};
+use crate::net::stream::{Endpoint, ReadHalf, Stream, WriteHalf};
 use crate::proxy::http::{self, Head, HeadError};
 
 /// The longest request line accepted (longer: 413).
@@ -27,6 +27,7 @@ const BAD_REQUEST: &str = "HTTP/1.0 400 Bad Request\r\n\r\n";
 const NOT_ALLOWED: &str =
     "HTTP/1.0 405 Method Not Allowed\r\nAllow: CONNECT, GET, HEAD, POST\r\n\r\n";
 const TOO_LARGE: &str = "HTTP/1.0 413 Request Entity Too Large\r\n\r\n";
+const FORBIDDEN: &str = "HTTP/1.0 403 Forbidden\r\n\r\n";
 const GATEWAY_TIMEOUT: &str = "HTTP/1.0 504 Gateway Timeout\r\n\r\n";
 
 /// Header fields that concern one hop only, never forwarded.
@@ -77,9 +78,10 @@ pub async fn run(cfg: &Config, mut incoming: mpsc::Receiver<Arrival>) -> anyhow:
 
 /// Answers one client's request.
 async fn serve(stream: Stream, settings: Arc<Settings>) {
+    let local = stream.local();
     let (mut reader, mut writer) = stream.into_split();
     let mut pending = BytesMut::new();
-    let answer = match handle(&mut reader, &mut writer, &mut pending, &settings).await {
+    let answer = match handle(&mut reader, &mut writer, &mut pending, &local, &settings).await {
         Ok(()) => return,
         Err(answer) => answer,
     };
@@ -92,6 +94,7 @@ async fn handle(
     reader: &mut ReadHalf,
     writer: &mut WriteHalf,
     pending: &mut BytesMut,
+    local: &Endpoint,
     settings: &Settings,
 ) -> Result<(), String> {
     let block = match http::read_head_buffered(reader, pending, HEAD_LIMIT).await {
@@ -127,7 +130,9 @@ async fn handle(
             tunnel(reader, writer, pending.split().freeze(), origin).await;
             Ok(())
         }
-        "GET" | "HEAD" | "POST" => forward(reader, writer, pending, &head, settings.family).await,
+        "GET" | "HEAD" | "POST" => {
+            forward(reader, writer, pending, &head, local, settings.family).await
+        }
         _ => Err(NOT_ALLOWED.into()),
     }
 }
@@ -159,6 +164,33 @@ pub fn split_authority(authority: &str) -> Option<(String, u16)> {
     };
     let port = crate::parse::port(port)?;
     (!host.is_empty()).then(|| (host.to_string(), port))
+}
+
+/// Whether a request's host and port name this proxy itself: a request loop, refused for
+/// forwarded requests as Ncat refuses it (RFC 7230 5.7). A CONNECT to the proxy's own address
+/// is carried out, as in Ncat.
+async fn names_this_proxy(host: &str, port: u16, local: &Endpoint) -> bool {
+    let Endpoint::Ip(me) = local else {
+        return false;
+    };
+    if port != me.port() {
+        return false;
+    }
+    let Ok(addrs) = tokio::net::lookup_host((host, port)).await else {
+        return false;
+    };
+    let me = canonical(me.ip());
+    addrs
+        .map(|a| canonical(a.ip()))
+        .any(|ip| ip == me || ip.is_loopback() || ip.is_unspecified())
+}
+
+/// IPv4-mapped IPv6 addresses as the IPv4 address they are.
+fn canonical(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    }
 }
 
 /// Connects to the origin: any address of `family` (`-4`/`-6`) the name has, in turn; none
@@ -205,6 +237,7 @@ async fn forward(
     writer: &mut WriteHalf,
     pending: &mut BytesMut,
     head: &Head,
+    local: &Endpoint,
     family: Family,
 ) -> Result<(), String> {
     let [method, target, _] = &head.start;
@@ -242,6 +275,9 @@ async fn forward(
     };
     request.push_str(&format!("Host: {host_field}\r\nConnection: close\r\n\r\n"));
 
+    if names_this_proxy(&host, port, local).await {
+        return Err(FORBIDDEN.into());
+    }
     let origin = reach(&host, port, family).await?;
     let (mut origin_reader, mut origin_writer) = origin.into_split();
     let sent = async {
