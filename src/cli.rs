@@ -18,19 +18,61 @@ use crate::error::Failure;
 )]
 pub struct Cli {
     /// IPv4 only
-    #[arg(short = '4', overrides_with_all = ["ipv6", "unixsock", "vsock"])]
+    #[arg(
+        short = '4',
+        overrides_with_all = ["ipv6", "unixsock", "vsock"],
+        long_help = "Use IPv4 only: host names resolve to IPv4 addresses alone, and a listener \
+            binds 0.0.0.0 and not ::. By default both families are used: connect mode tries \
+            every address of the target in the resolver's order, and a listener binds :: (IPv6 \
+            only) and 0.0.0.0 on the same port. Of -4, -6, -U and --vsock, the last one given \
+            wins."
+    )]
     pub ipv4: bool,
     /// IPv6 only
-    #[arg(short = '6', overrides_with_all = ["ipv4", "unixsock", "vsock"])]
+    #[arg(
+        short = '6',
+        overrides_with_all = ["ipv4", "unixsock", "vsock"],
+        long_help = "Use IPv6 only: host names resolve to IPv6 addresses alone, and a listener \
+            binds :: only, so IPv4 clients cannot reach it. Without -4 or -6 both families are \
+            used. Of -4, -6, -U and --vsock, the last one given wins."
+    )]
     pub ipv6: bool,
     /// Unix domain sockets only
-    #[arg(short = 'U', long = "unixsock", overrides_with_all = ["ipv4", "ipv6", "vsock"])]
+    #[arg(
+        short = 'U',
+        long = "unixsock",
+        overrides_with_all = ["ipv4", "ipv6", "vsock"],
+        long_help = "Use a Unix domain socket: the argument is the socket's path instead of a \
+            host and a port (a port after it is ignored). It works in connect mode and with -l, \
+            -k, --broker, --chat and exec; with -u the socket is a datagram socket. A listener \
+            creates the path and leaves it in place at exit, so binding a path that exists \
+            fails with Address already in use. Refused with --proxy, with any --ssl option and \
+            with -p (\"Specifying source port when using Unix domain sockets doesn't make \
+            sense.\"), and as -U -u -l -k. Of -4, -6, -U and --vsock, the last one given wins. \
+            Example: ncat -l -U /tmp/ncat.sock, then ncat -U /tmp/ncat.sock."
+    )]
     pub unixsock: bool,
     /// vsock sockets only
-    #[arg(long, overrides_with_all = ["ipv4", "ipv6", "unixsock"])]
+    #[arg(
+        long,
+        overrides_with_all = ["ipv4", "ipv6", "unixsock"],
+        long_help = "Linux VM sockets (AF_VSOCK), where the host is a context ID. Not implemented \
+            yet: the option is recognised and refused with \"--vsock is not supported yet.\" \
+            (status 2), so a script written for Ncat fails clearly instead of doing something \
+            else."
+    )]
     pub vsock: bool,
     /// Send CRLF as the line ending
-    #[arg(short = 'C', long)]
+    #[arg(
+        short = 'C',
+        long,
+        long_help = "Turn every bare line feed into CR LF in the data sent to the network: what \
+            stdin delivers, or what an exec child writes. A CR LF already there is not doubled, \
+            even when a read splits it, and what arrives from the network is never changed. In \
+            -k, broker and chat listeners it applies to the listener's stdin. Off by default; \
+            it helps with line-based protocols that insist on CR LF, such as SMTP: ncat -C \
+            mail.example.org 25."
+    )]
     pub crlf: bool,
     /// Run a command through /bin/sh for each connection
     #[arg(
@@ -38,7 +80,20 @@ pub struct Cli {
         long = "sh-exec",
         value_name = "command",
         allow_hyphen_values = true,
-        action = ArgAction::Append
+        action = ArgAction::Append,
+        long_help = "Run command with /bin/sh -c for each connection, its standard input and \
+            output connected to the connection instead of ncat's (its standard error stays \
+            ncat's). In connect mode one child serves the connection, with -l one client is \
+            served, and with -l -k (or -u -l -k) every client gets a child of its own, at most \
+            -m at once, while the listener's own stdin and stdout go unused. The child finds \
+            its connection in NCAT_REMOTE_ADDR, NCAT_REMOTE_PORT, NCAT_LOCAL_ADDR, \
+            NCAT_LOCAL_PORT and NCAT_PROTO, and inherits no descriptor besides 0, 1 and 2. When \
+            the peer closes, the child's input is closed and the relay goes on until the child \
+            closes its output, which half-closes the connection. Only one of -c, -e and \
+            --lua-exec may be given (\"Only one of --exec, --sh-exec, and --lua-exec is \
+            allowed.\"); they are refused with --broker and --chat (\"Invalid option \
+            combination: --broker and -e.\"), with -z and with the HTTP proxy server. Example: \
+            ncat -l -k 9000 -c 'tr a-z A-Z'."
     )]
     pub sh_exec: Vec<String>,
     /// Run a program (full path) for each connection
@@ -47,49 +102,132 @@ pub struct Cli {
         long = "exec",
         value_name = "command",
         allow_hyphen_values = true,
-        action = ArgAction::Append
+        action = ArgAction::Append,
+        long_help = "Like -c, but run the program directly, without a shell. The command is \
+            split into words at white space, a backslash makes the next character literal \
+            (there are no quotes), and the first word must be a path, since PATH is not \
+            searched: -e /bin/cat works, -e cat does not. Everything else is as for -c: the \
+            connection becomes the program's standard input and output, a child per client \
+            with -l -k, the NCAT_* environment, and the same conflicts. Example: ncat -l -k \
+            9000 -e /bin/cat (an echo service)."
     )]
     pub exec: Vec<String>,
     /// Run a Lua script for each connection
-    #[arg(long = "lua-exec", value_name = "filename", action = ArgAction::Append)]
+    #[arg(
+        long = "lua-exec",
+        value_name = "filename",
+        action = ArgAction::Append,
+        long_help = "Run a Lua 5.4 script for each connection, as -e runs a program: the \
+            script's io.read and io.write (its standard input and output) are the connection, \
+            and it gets the same NCAT_* environment, -m accounting and EOF handling. The \
+            interpreter is built in, so no system Lua is needed, and a first line starting \
+            with #! is skipped. The script is loaded when ncat starts: one that is missing or \
+            does not compile ends ncat at once (\"Error loading the Lua script: ...\", status \
+            2), while a run-time error ends only its connection. The conflicts of -c apply. \
+            Example: ncat -l -k 9000 --lua-exec echo.lua."
+    )]
     pub lua_exec: Vec<String>,
     /// Loose source route hops (at most 8)
-    #[arg(short = 'g', value_name = "hops", action = ArgAction::Append)]
+    #[arg(
+        short = 'g',
+        value_name = "hops",
+        action = ArgAction::Append,
+        long_help = "Loose source routing through up to 8 IPv4 hops, given comma-separated or \
+            in repeated options (connect mode). Not implemented yet: refused with \"-g is not \
+            supported yet.\" (status 2)."
+    )]
     pub source_route: Vec<String>,
     /// Loose source route pointer (4, 8, 12, ...)
-    #[arg(short = 'G', value_name = "n", allow_hyphen_values = true)]
+    #[arg(
+        short = 'G',
+        value_name = "n",
+        allow_hyphen_values = true,
+        long_help = "The hop pointer for -g source routing: 4, 8, 12 and so on up to 28. Not \
+            implemented yet: refused with \"-G is not supported yet.\" (status 2)."
+    )]
     pub source_route_pointer: Option<String>,
     /// At most <n> clients at once (default 100)
     #[arg(
         short = 'm',
         long = "max-conns",
         value_name = "n",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        long_help = "The most clients served at once by a -k, --broker or --chat listener; with \
+            exec it counts running children, and with -u -l -k the peers heard from in the \
+            last 60 seconds. The default is 100, -1 means the default, and 0 refuses every \
+            client. A client over the limit is accepted and closed at once (with -v: New \
+            connection denied: connection limit reached (N)), and a slot frees up when a \
+            client leaves. The value must be a whole number from -1 up (otherwise \"Invalid \
+            maximum number of connections\", status 2), even with plain -l, where a warning \
+            says it has no effect, though -m 0 still refuses the one client. Refused in connect \
+            mode (\"Invalid option combination: `--max-conns' with connect.\"); the HTTP proxy \
+            server does not apply it. Example: ncat -l -k -m 5 9000."
     )]
     pub max_conns: Option<String>,
     /// Show this screen
-    #[arg(short = 'h', long = "help")]
+    #[arg(
+        short = 'h',
+        long = "help",
+        long_help = "Print the one-screen summary of every option on standard output and exit \
+            with status 0. Like Ncat, -h acts the moment it is parsed: ncat -h --bogus prints \
+            the help, while ncat --bogus -h reports the unknown option (status 2). This manual \
+            is printed by ncat --man-page."
+    )]
     pub help: bool,
     /// Pause after every read
     #[arg(
         short = 'd',
         long = "delay",
         value_name = "time",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        long_help = "Wait this long after every read before passing the data on, in both \
+            directions (stdin to the network and back, exec sessions and UDP included); in -k, \
+            broker and chat listeners it applies to what clients send, not to stdin. It paces \
+            the data read by read, not line by line. No delay by default; seconds unless a \
+            unit follows (see TIME VALUES). Example: ncat -d 200ms host 23 < script.txt."
     )]
     pub delay: Option<String>,
     /// Log session data to a file
-    #[arg(short = 'o', long = "output", value_name = "filename")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "filename",
+        long_help = "Write every byte the session sends and receives to filename, raw and in \
+            the order handled, with no mark of direction. The file is opened when ncat starts, \
+            before any connection (created with mode 0664 less the umask), and truncated \
+            unless --append-output is given; if it cannot be opened, ncat prints open: and the \
+            reason and exits with status 2. In broker and chat mode each client's read is \
+            logged, then each relayed message and announcement once. It can be combined with \
+            -x; in chat mode each log file raises the <userN> numbers by one."
+    )]
     pub output: Option<String>,
     /// Log session data to a file as hex
-    #[arg(short = 'x', long = "hex-dump", value_name = "filename")]
+    #[arg(
+        short = 'x',
+        long = "hex-dump",
+        value_name = "filename",
+        long_help = "Like -o, but write a hex dump in Ncat's layout: every chunk on its own with \
+            offsets restarting at 0000, 16 bytes a line as two hex digits each, then the same \
+            bytes as text with everything but letters, digits and punctuation shown as a dot. \
+            It is opened, truncated or appended to as -o is, and both may be used at once. \
+            Example: ncat -l -x session.hex 9000."
+    )]
     pub hex_dump: Option<String>,
     /// Give up after this long without data
     #[arg(
         short = 'i',
         long = "idle-timeout",
         value_name = "time",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        long_help = "End when nothing has been read in either direction for this long. In \
+            connect mode that prints Idle timeout expired (N ms). and exits with status 1; in \
+            listen modes the message ends with QUITTING. and the status is 2, and the whole \
+            program ends, every client with it. A -k, broker or chat listener runs the clock \
+            only while a client is connected, and client data, stdin data and new connections \
+            all restart it; with -l -k and exec each connection has its own clock, and the \
+            first to run out ends the program. With -u -z it is how long to wait for a refusal \
+            (2 seconds by default). Off by default; seconds unless a unit follows: -i 30, \
+            -i 5m."
     )]
     pub idle_timeout: Option<String>,
     /// Local port to connect from (listen: port to bind)
@@ -97,137 +235,499 @@ pub struct Cli {
         short = 'p',
         long = "source-port",
         value_name = "port",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        long_help = "In connect mode, connect from this local port (by default the system picks \
+            one); a port that cannot be bound is fatal. In listen mode it is the port to \
+            listen on, the same as giving it as an argument: ncat -l -p 9000 is ncat -l 9000, \
+            and giving both is \"Got more than one port specification\". The value is a number \
+            from 0 to 65535 (otherwise \"Invalid source port number\", status 2), and -p is \
+            refused with -U. Example: ncat -p 40000 host 80."
     )]
     pub source_port: Option<String>,
     /// Local address to connect from (not with -l)
-    #[arg(short = 's', long = "source", value_name = "addr")]
+    #[arg(
+        short = 's',
+        long = "source",
+        value_name = "addr",
+        long_help = "In connect mode, connect from this local address (a name or a number, \
+            resolved like the target), for a host with several addresses; one that cannot be \
+            bound is fatal. It is refused with -l (\"-l and -s are incompatible.\"), since a \
+            listener takes its address as the host argument: ncat -l 192.0.2.10 9000. With \
+            -U -u it is the path of the client's own datagram socket (by default a temporary \
+            $TMPDIR/ncat.XXXXXX, removed at the end); with plain -U it is ignored. Example: \
+            ncat -s 192.0.2.10 host 80."
+    )]
     pub source: Option<String>,
     /// Listen for incoming connections
-    #[arg(short = 'l', long = "listen")]
+    #[arg(
+        short = 'l',
+        long = "listen",
+        long_help = "Listen for connections instead of making one. With no address a listener \
+            binds :: (IPv6 only) and 0.0.0.0, on port 31337 unless one is given (3128 for the \
+            HTTP proxy server); with an address or name, only its first address. A lone \
+            argument is the port if it has at most five digits and -p is not given, otherwise \
+            the host: ncat -l 9000, ncat -l 127.0.0.1 9000. Plain -l serves one client and ends \
+            when it leaves; -k, --broker and --chat serve many, exec options run a program per \
+            client, and --proxy-type http makes an HTTP proxy server. With -v the Listening on \
+            lines show the real port, also for port 0. Refused with -s, -z and --proxy."
+    )]
     pub listen: bool,
     /// Listen: accept more clients; connect: keep sending after the peer's EOF
-    #[arg(short = 'k', long = "keep-open")]
+    #[arg(
+        short = 'k',
+        long = "keep-open",
+        long_help = "In listen mode, keep accepting clients instead of ending after the first: \
+            stdin goes to every client connected at the time, and what each client sends goes \
+            to stdout (clients do not see each other's data; --broker does that). The listener \
+            then runs until a signal, a timeout (-i, -q), the end of stdin with --send-only, or \
+            a fatal error. With exec each client gets a child of its own, and with -u several \
+            peers are served, told apart by their source address. In connect mode (TCP, TLS \
+            and Unix stream sockets) -k keeps sending stdin after the peer's EOF until stdin \
+            ends, as Ncat did before 7.96; with UDP it is refused (\"Invalid option \
+            combination: `--keep-open' with non-TCP protocol.\"), and so is -U -u -l -k."
+    )]
     pub keep_open: bool,
     /// Numeric addresses only, no DNS lookups
-    #[arg(short = 'n', long = "nodns")]
+    #[arg(
+        short = 'n',
+        long = "nodns",
+        long_help = "Do not look names up: the target, -s, --proxy and the entries of --allow \
+            and --deny must be numeric addresses. A name is then fatal: Could not resolve \
+            hostname \"localhost\": Name or service not known. (status 2). Off by default: \
+            names are resolved by the system resolver, every address kept in its order."
+    )]
     pub nodns: bool,
     /// Answer Telnet option negotiation
-    #[arg(short = 't', long = "telnet")]
+    #[arg(
+        short = 't',
+        long = "telnet",
+        long_help = "Reply to Telnet option negotiation, so that a Telnet server does not wait: \
+            every offer (WILL, WONT) is answered DONT and every request (DO, DONT) WONT, which \
+            refuses every option. The negotiation is recognised anywhere in the stream, also \
+            across reads, and removed from what is printed; IAC IAC stands for one 0xFF byte. \
+            It works in connect mode, with -l, in exec sessions and in -k, broker and chat \
+            listeners, where each client is answered on its own connection. Refused with -z \
+            (\"Invalid option combination: -z and -t.\"), with -u and with the HTTP proxy \
+            server. Example: ncat -t bbs.example.org 23."
+    )]
     pub telnet: bool,
     /// UDP instead of TCP
-    #[arg(short = 'u', long = "udp", overrides_with = "sctp")]
+    #[arg(
+        short = 'u',
+        long = "udp",
+        overrides_with = "sctp",
+        long_help = "Use UDP instead of TCP. A client sends each stdin read as one datagram (a \
+            read over 65,507 bytes as several) and prints each datagram whole, up to 64 KiB; \
+            it ends at stdin's EOF (unless -q), when the peer sends an empty datagram, or with \
+            Connection refused. (status 1) when an ICMP refusal comes back. A listener serves \
+            the first peer that sends it a datagram and then only that peer, and the end of \
+            its stdin does not end it; -u -l -k serves several peers at once, forgetting one \
+            after 60 seconds of silence, and with exec gives each peer a child of its own. \
+            With -z it probes by sending one NUL byte. Refused with --ssl (no DTLS), --broker \
+            and --chat (\"UDP mode does not support connection brokering.\"), --proxy, -t and \
+            connect-mode -k. Of -u and --sctp the last one given wins."
+    )]
     pub udp: bool,
     /// SCTP instead of TCP
-    #[arg(long, overrides_with = "udp")]
+    #[arg(
+        long,
+        overrides_with = "udp",
+        long_help = "Use SCTP instead of TCP. Not implemented yet: refused with \"--sctp is not \
+            supported yet.\" (status 2). Of -u and --sctp the last one given wins."
+    )]
     pub sctp: bool,
     /// More messages (repeat for more)
-    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    #[arg(
+        short = 'v',
+        long = "verbose",
+        action = ArgAction::Count,
+        long_help = "Tell on stderr what happens: -v shows the version, Connected to, Listening \
+            on and Connection from lines, refused clients, TLS certificates and fingerprints, \
+            proxy steps and the byte counts at the end; -vv and more add debug lines starting \
+            with NCAT DEBUG:. Without -v only errors, warnings and timeouts are printed. \
+            Messages never go to stdout, which carries data only."
+    )]
     pub verbose: u8,
     /// Connect timeout (default 10s)
     #[arg(
         short = 'w',
         long = "wait",
         value_name = "time",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        long_help = "How long a connection attempt may take. Each address of the target is \
+            tried in turn with the full time, and when the last one fails ncat ends with \
+            TIMEOUT. (status 1). The time includes the TLS handshake, with --proxy it bounds \
+            the whole set-up (the proxy's connection and its reply), and it also bounds each -z \
+            probe; listeners do not use it. The default is 10 seconds; seconds unless a unit \
+            follows, more than 0 (\"Invalid -w timeout\", status 2). Example: ncat -w 3s host \
+            80."
     )]
     pub wait: Option<String>,
     /// Only report whether the port is open
-    #[arg(short = 'z')]
+    #[arg(
+        short = 'z',
+        long_help = "Only check whether something accepts connections: connect (with -w, trying \
+            each address), send nothing and close at once. The status is 0 if the port is \
+            open and 1 if not; nothing is printed unless -v is given. As an extension a range \
+            FIRST-LAST probes each port in turn, and the status is 0 if any was open: ncat -z \
+            -v host 20-25. With --ssl the TLS handshake must succeed too, with --proxy the \
+            proxy's answer decides, with -U the socket path is probed, and with -u one NUL \
+            byte is sent and silence for -i (2 seconds by default) counts as open. Refused \
+            with -l (\"Services designed for LISTENING can't be used with -z\"), with -t, with \
+            exec and with -U -u."
+    )]
     pub zero_io: bool,
     /// Append to -o/-x files instead of truncating
-    #[arg(long = "append-output")]
+    #[arg(
+        long = "append-output",
+        long_help = "Open the -o and -x files for appending instead of truncating them, so runs \
+            add to one log. Off by default; without -o or -x it does nothing. Example: ncat -l \
+            --chat --append-output -o chat.log 9000."
+    )]
     pub append_output: bool,
     /// Only send; quit when input ends
-    #[arg(long = "send-only")]
+    #[arg(
+        long = "send-only",
+        long_help = "Only send: stdin goes to the network, nothing received is printed, and \
+            stdin's EOF ends the session with status 0, after the half-close unless \
+            --no-shutdown. In connect mode the socket is never read; listeners read their \
+            clients and discard the data, so a client leaving is still noticed. A UDP listener \
+            is not ended by stdin's EOF, and -q changes the immediate end: a positive time \
+            delays it, a negative one cancels it. Off by default. Example: ncat --send-only \
+            host 9000 < file.bin."
+    )]
     pub send_only: bool,
     /// Only receive; never send
-    #[arg(long = "recv-only")]
+    #[arg(
+        long = "recv-only",
+        long_help = "Only receive: stdin is never read (in every mode, as in Ncat 7.991), so a \
+            closed or unreadable stdin is no error, nothing typed is consumed, and nothing is \
+            ever half-closed. The session ends when the peer closes. In broker and chat mode \
+            nothing at all is relayed between clients. With --send-only as well, nothing \
+            moves, and connect mode or -l ends at once with status 0. Off by default. Example: \
+            ncat --recv-only host 9000 > capture.bin."
+    )]
     pub recv_only: bool,
     /// Do not half-close the socket when input ends
-    #[arg(long = "no-shutdown")]
+    #[arg(
+        long = "no-shutdown",
+        long_help = "Do not half-close the connection when stdin ends: no TCP shutdown and no \
+            TLS close_notify, for peers that hang up as soon as they see an EOF. The session \
+            then goes on until the peer closes, unless --send-only, -q or -i ends it, and a -k \
+            listener leaves its clients open too. Off by default: normally stdin's EOF \
+            half-closes the connection, so the peer sees an EOF and can still answer."
+    )]
     pub no_shutdown: bool,
     /// Only these hosts may connect
-    #[arg(long, value_name = "hosts", action = ArgAction::Append)]
+    #[arg(
+        long,
+        value_name = "hosts",
+        action = ArgAction::Append,
+        long_help = "Admit only clients whose address matches one of these hosts: a \
+            comma-separated list of addresses, networks (CIDR), octet ranges and names (see \
+            HOST SPECIFICATIONS); the option may be repeated and the entries add up. Any other \
+            client is accepted and closed at once (with -v: New connection denied: not \
+            allowed), and a single-client listener goes on waiting for an admissible one. \
+            --deny wins over --allow. Listen modes only (TCP, UDP and the HTTP proxy server; \
+            Unix socket clients have no address and are not checked); in connect mode it is \
+            refused (\"Invalid option combination: allow/deny with connect.\"). A bad entry \
+            stops ncat at start: error in host specification \"10.0.0.0/33\". Example: ncat -l \
+            -k --allow 192.168.1.0/24,10.0.0.1 9000."
+    )]
     pub allow: Vec<String>,
     /// File listing the hosts that may connect
-    #[arg(long, value_name = "file", action = ArgAction::Append)]
+    #[arg(
+        long,
+        value_name = "file",
+        action = ArgAction::Append,
+        long_help = "Like --allow, with the hosts read from file: entries are separated by any \
+            white space (spaces or newlines), and a comma inside an entry keeps its octet-list \
+            meaning (10.1.1,3.9). There is no comment syntax: every word is an entry, so a # \
+            line is an error. A file that cannot be read stops ncat (\"can't open\"), as does a \
+            bad entry (\"error in hosts file\"). It may be repeated and combined with --allow."
+    )]
     pub allowfile: Vec<String>,
     /// These hosts may not connect
-    #[arg(long, value_name = "hosts", action = ArgAction::Append)]
+    #[arg(
+        long,
+        value_name = "hosts",
+        action = ArgAction::Append,
+        long_help = "Refuse clients whose address matches one of these hosts, in the syntax of \
+            --allow (comma-separated, repeatable). A denied client is accepted and closed at \
+            once, and a client that matches both lists is denied. Listen modes only; in connect \
+            mode it is accepted and ignored, as in Ncat. Example: ncat -l -k --deny \
+            192.168.1.66 9000."
+    )]
     pub deny: Vec<String>,
     /// File listing the hosts that may not connect
-    #[arg(long, value_name = "file", action = ArgAction::Append)]
+    #[arg(
+        long,
+        value_name = "file",
+        action = ArgAction::Append,
+        long_help = "Like --deny, with the hosts read from file, in the format of --allowfile \
+            (separated by white space, no comments). A file that cannot be read, or a bad \
+            entry in it, stops ncat at start."
+    )]
     pub denyfile: Vec<String>,
     /// Relay each client's data to all other clients
-    #[arg(long)]
+    #[arg(
+        long,
+        long_help = "Run a hub (implies -l): what a client sends goes to every other connected \
+            client, never back to the sender, and the listener's stdin goes to all of them; \
+            stdout gets nothing. A client that closes, even only half-closes, is dropped, the \
+            end of stdin only stops stdin being read, and the broker runs until a signal or a \
+            timeout. Each client has a queue of 1 MiB: while any queue is full every sender \
+            is paused, so nothing is lost, and a client that stops reading is dropped after \
+            --stall-timeout. At most -m clients (100 by default). Refused with exec (\"Invalid \
+            option combination: --broker and -e.\"), with -u and with the HTTP proxy server; \
+            it works over TLS and Unix sockets. Example: ncat -l --broker 9000."
+    )]
     pub broker: bool,
     /// Multi-user chat server (implies --broker)
-    #[arg(long, alias = "talk")]
+    #[arg(
+        long,
+        alias = "talk",
+        long_help = "A chat server: --broker, plus a name for every client (<userN>) put in \
+            front of each line it sends, control characters escaped, and arrivals and \
+            departures announced to everyone (see CHAT AND BROKER PROTOCOL). The listener's \
+            stdin speaks as <user0>, and --talk is another name for the option. It needs -l or \
+            --broker: alone it is refused (\"Invalid option combination: `--chat' with \
+            connect.\"). Example: ncat -l --chat 9000, then ncat host 9000 for each participant."
+    )]
     pub chat: bool,
     /// Drop a broker/chat client that stops reading (2s)
     #[arg(
         long = "stall-timeout",
         value_name = "time",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        long_help = "How long a broker, chat or -k client may leave its full 1 MiB queue unread \
+            before it is disconnected (in chat, announced as disconnected); meanwhile the \
+            senders are paused, and they resume at full speed when it goes. This is an \
+            extension: Ncat has no such limit, and there one client that stops reading stalls \
+            all the others for good. The default is 2 seconds; seconds unless a unit follows, \
+            more than 0. Example: ncat -l --broker --stall-timeout 10s 9000."
     )]
     pub stall_timeout: Option<String>,
     /// Show bytes, rate and time on stderr (extension)
-    #[arg(long)]
+    #[arg(
+        long,
+        long_help = "Show the bytes sent and received, the current rate and the elapsed time on \
+            stderr while the session runs: on a terminal one line redrawn twice a second, \
+            otherwise a line every 2 seconds, and a last line with the average rate at the end \
+            (Ncat: sent 3.0 MiB, received 0 B, 9.8 MiB/s, 0:00:01). stdout is never touched. \
+            This is an extension; it applies to connect mode and to single-client listeners \
+            over TCP, TLS and Unix stream sockets, not to exec, -k, broker, chat or UDP. Off by \
+            default. Example: ncat --progress host 9000 < big.iso."
+    )]
     pub progress: bool,
     /// After stdin's EOF, wait this long, then quit (negative: never)
-    #[arg(short = 'q', value_name = "time", allow_hyphen_values = true)]
+    #[arg(
+        short = 'q',
+        value_name = "time",
+        allow_hyphen_values = true,
+        long_help = "After stdin's EOF (and the half-close, unless --no-shutdown), let the \
+            session go on for this long, printing what still arrives, then end it as an idle \
+            timeout does: Idle timeout expired (N ms). with status 1 in connect mode, the same \
+            with QUITTING. and status 2 in listen modes. If the peer closes first, the session \
+            ends as usual with status 0. -q 0 quits at stdin's EOF at once (Ncat refuses 0), \
+            and a negative time means stdin's EOF never ends anything, not even with \
+            --send-only or UDP. It works in every mode and protocol (exec sessions do not read \
+            stdin); seconds unless a unit follows. Without -q each mode has its own rule (see \
+            END OF INPUT AND EXIT). Example: echo QUIT | ncat -C -q 2s mail.example.org 25."
+    )]
     pub quit_after: Option<String>,
     /// Connect through a proxy (port 3128; SOCKS 1080)
-    #[arg(long, value_name = "addr[:port]", action = ArgAction::Append)]
+    #[arg(
+        long,
+        value_name = "addr[:port]",
+        action = ArgAction::Append,
+        long_help = "Connect through the proxy at addr, on port 3128 for HTTP and 1080 for SOCKS \
+            unless a port is given (host:port, or [v6]:port for an IPv6 address). --proxy-type \
+            says which protocol it speaks, --proxy-auth gives credentials and --proxy-dns says \
+            who resolves the target's name (see PROXIES). Bytes the target sends along with \
+            the proxy's reply are kept, -w bounds the whole set-up, and with --ssl the TLS \
+            session runs to the target inside the tunnel. Connect mode only: refused with -l \
+            (\"Invalid option combination: --proxy and -l.\"), -U and -u, and given once at \
+            most. A proxy that cannot be reached or that refuses ends ncat with status 1 \
+            (Proxy connection failed, Proxy returned status code 403). Example: ncat --proxy \
+            proxy.example.org:8080 example.org 22."
+    )]
     pub proxy: Vec<String>,
     /// Proxy protocol: http (default), socks4 or socks5
-    #[arg(long = "proxy-type", value_name = "type", action = ArgAction::Append)]
+    #[arg(
+        long = "proxy-type",
+        value_name = "type",
+        action = ArgAction::Append,
+        long_help = "The protocol spoken to --proxy: http (the default, HTTP CONNECT), socks4 \
+            or 4 (SOCKS4, or SOCKS4a when the proxy resolves the name), socks5 or 5. With -l \
+            and no --proxy, http turns ncat into an HTTP proxy server on port 3128 by default \
+            (see PROXIES), and other types are refused there (\"Invalid proxy type \"socks5\"; \
+            Ncat proxy server only supports \"http\".\"). In connect mode it needs --proxy (\"Proxy type (--proxy-type) specified \
+            without proxy address (--proxy).\"). Example: ncat --proxy localhost:1080 \
+            --proxy-type socks5 example.org 22, or ncat -l --proxy-type http localhost 3128."
+    )]
     pub proxy_type: Vec<String>,
     /// Proxy credentials, user:pass (or $NCAT_PROXY_AUTH)
-    #[arg(long = "proxy-auth", value_name = "auth", action = ArgAction::Append)]
+    #[arg(
+        long = "proxy-auth",
+        value_name = "auth",
+        action = ArgAction::Append,
+        long_help = "Credentials for the proxy, as user:password. An HTTP proxy gets Basic or \
+            Digest authentication once it answers 407, a SOCKS5 proxy the user name and \
+            password (split at the first colon, each at most 255 bytes), and a SOCKS4 proxy \
+            the whole value as its user ID. For the HTTP proxy server (-l --proxy-type http) \
+            they are what clients must present. Without the option the NCAT_PROXY_AUTH \
+            environment variable is used, which keeps the password out of the process list; \
+            the option wins when both are set, and it may be given once. Example: \
+            NCAT_PROXY_AUTH=user:secret ncat --proxy proxy:3128 host 22."
+    )]
     pub proxy_auth: Vec<String>,
     /// Resolve target: local, remote (default), both, none
-    #[arg(long = "proxy-dns", value_name = "type")]
+    #[arg(
+        long = "proxy-dns",
+        value_name = "type",
+        long_help = "Who resolves the target's host name when going through a proxy: remote \
+            (the default) sends the name to the proxy, local resolves it here and sends the \
+            address, both tries here first and falls back to the proxy, and none takes numeric \
+            targets only. A numeric target is always sent as an address. A failure to resolve \
+            ends ncat with status 1, and any other word is refused (\"Invalid proxy DNS \
+            type.\"). Example: ncat --proxy proxy:1080 --proxy-type socks5 --proxy-dns local \
+            host 22."
+    )]
     pub proxy_dns: Option<String>,
     /// Use TLS (listen: a fresh self-signed certificate)
-    #[arg(long)]
+    #[arg(
+        long,
+        long_help = "Use TLS (1.2 or 1.3). A client runs the handshake right after connecting, \
+            within -w, and by default does not verify the server's certificate: -v reports \
+            what it found, --ssl-verify enforces it. A listener speaks TLS in every TCP mode \
+            (-l, -k, broker, chat, exec, the HTTP proxy server), with a fresh self-signed \
+            certificate unless --ssl-cert and --ssl-key give one; each client's handshake runs \
+            on its own and may take at most 30 seconds. A failed handshake ends connect mode \
+            and a single-client listener with status 1, and otherwise drops only that client. \
+            At stdin's EOF the session sends close_notify before the TCP half-close (neither \
+            with --no-shutdown). Every other --ssl option turns --ssl on; refused with -u (no \
+            DTLS) and -U. See TLS."
+    )]
     pub ssl: bool,
     /// TLS certificate (chain) file, PEM
-    #[arg(long = "ssl-cert", value_name = "file")]
+    #[arg(
+        long = "ssl-cert",
+        value_name = "file",
+        long_help = "The certificate to present, in PEM: the server's certificate in listen mode \
+            (the file may hold the whole chain, the server's own first), a client certificate \
+            in connect mode. It must come with --ssl-key (\"The --ssl-key and --ssl-cert \
+            options must be used together.\"), and a listener refuses at start a key that does \
+            not belong to the certificate. Turns on --ssl. Example: ncat -l --ssl-cert \
+            cert.pem --ssl-key key.pem 9443."
+    )]
     pub ssl_cert: Option<String>,
     /// TLS private key file, PEM
-    #[arg(long = "ssl-key", value_name = "file")]
+    #[arg(
+        long = "ssl-key",
+        value_name = "file",
+        long_help = "The private key of --ssl-cert, in PEM (PKCS#8, RSA or EC); the two options \
+            go together. A file that cannot be read or holds no key is fatal at start. Turns \
+            on --ssl."
+    )]
     pub ssl_key: Option<String>,
     /// Require a trusted certificate for the server's name
-    #[arg(long = "ssl-verify")]
+    #[arg(
+        long = "ssl-verify",
+        long_help = "Verify the server's certificate and give up if it fails: the chain must \
+            lead to a trusted certificate (the system's store, plus --ssl-trustfile), be valid \
+            now, and name the server (its subjectAltName entries, or its common name when it \
+            has none; --ssl-servername changes the name checked). An untrusted chain ends with \
+            Input/output error. (status 1), a name mismatch with Certificate verification \
+            error. QUITTING. (status 2). Connect mode and -z only: a listener never asks \
+            clients for certificates, so it has no effect there. Turns on --ssl. Example: ncat \
+            --ssl-verify example.org 443."
+    )]
     pub ssl_verify: bool,
     /// Also trust the certificates in this PEM file
-    #[arg(long = "ssl-trustfile", value_name = "file", action = ArgAction::Append)]
+    #[arg(
+        long = "ssl-trustfile",
+        value_name = "file",
+        action = ArgAction::Append,
+        long_help = "Trust the certificates in this PEM file as well as the system's store, and \
+            verify as --ssl-verify does (it implies it). A server certificate listed in the \
+            file is trusted as it stands, so a self-signed certificate can be pinned, though \
+            its name and dates are still checked. It may be given once (\"The --ssl-trustfile \
+            option may be given only once.\"); unlike Ncat's, it adds to the system store \
+            instead of replacing it. Turns on --ssl. Example: ncat --ssl-trustfile server.pem \
+            host 9443."
+    )]
     pub ssl_trustfile: Vec<String>,
     /// TLS suites to allow, by rustls name (a:b:c)
-    #[arg(long = "ssl-ciphers", value_name = "list")]
+    #[arg(
+        long = "ssl-ciphers",
+        value_name = "list",
+        long_help = "The TLS cipher suites to offer or accept, by name, separated by colons or \
+            commas, in any case; by default every suite of this build is allowed (the names \
+            are listed under TLS). OpenSSL cipher strings such as HIGH:!aNULL are refused, \
+            with the list of valid names. It works in connect and listen modes and turns on \
+            --ssl. Example: ncat --ssl-ciphers TLS13_CHACHA20_POLY1305_SHA256 host 443."
+    )]
     pub ssl_ciphers: Option<String>,
     /// Server name to send (SNI) and check
-    #[arg(long = "ssl-servername", value_name = "name")]
+    #[arg(
+        long = "ssl-servername",
+        value_name = "name",
+        long_help = "The server name to send in the handshake (SNI) and to check the certificate \
+            against, instead of the host as typed: useful when connecting by address or \
+            through a tunnel. Without it a numeric target is checked as an address. Connect \
+            mode; turns on --ssl. Example: ncat --ssl --ssl-servername www.example.org \
+            10.0.0.5 443."
+    )]
     pub ssl_servername: Option<String>,
     /// ALPN protocols to offer (h2,http/1.1)
-    #[arg(long = "ssl-alpn", value_name = "list")]
+    #[arg(
+        long = "ssl-alpn",
+        value_name = "list",
+        long_help = "The protocols to offer by ALPN, comma-separated, the preferred one first; \
+            none by default. Connect mode only: with -l it is refused (\"ALPN is not supported \
+            in listen mode\"). Turns on --ssl. Example: ncat --ssl-alpn h2,http/1.1 \
+            example.org 443."
+    )]
     pub ssl_alpn: Option<String>,
     /// Show the version and exit
-    #[arg(long)]
+    #[arg(
+        long,
+        long_help = "Print the version on stderr, with the Ncat version followed and the TLS \
+            library, and exit with status 0. Like -h it acts when parsed, before any later \
+            error on the command line."
+    )]
     pub version: bool,
     /// Hidden: event engine selection (accepted for compatibility, has no effect)
-    #[arg(long = "nsock-engine", value_name = "engine", hide = true)]
+    #[arg(
+        long = "nsock-engine",
+        value_name = "engine",
+        hide = true,
+        long_help = "Accepted for compatibility with Ncat, where it picks the event engine \
+            (epoll, poll or select). It has no effect here: ncat has one event loop."
+    )]
     pub nsock_engine: Option<String>,
     /// Hidden: print `NCAT TEST: LISTEN` when listening
     #[arg(long, hide = true)]
     pub test: bool,
     /// Hidden: print the man page (roff) and exit
-    #[arg(long = "man-page", hide = true)]
+    #[arg(
+        long = "man-page",
+        hide = true,
+        long_help = "Print this manual, in roff, on standard output and exit with status 0: \
+            ncat --man-page | man -l -. This is an extension, generated from the same \
+            definitions as --help, so the two always agree."
+    )]
     pub man_page: bool,
     /// Hidden: print a completion script for bash, zsh or fish and exit
-    #[arg(long, value_name = "shell", hide = true)]
+    #[arg(
+        long,
+        value_name = "shell",
+        hide = true,
+        long_help = "Print a completion script for bash, zsh or fish on standard output and \
+            exit with status 0: ncat --completions bash > /etc/bash_completion.d/ncat. This is \
+            an extension; another shell name is refused (status 2)."
+    )]
     pub completions: Option<String>,
     /// `[hostname] [port]`, or a path with -U (the synopsis shows them)
     #[arg(value_name = "ARGS", allow_hyphen_values = false, hide = true)]

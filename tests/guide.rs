@@ -1,5 +1,6 @@
-//! Runs the commands of docs/GUIDE.md, as written there (through `sh`, with this build as
-//! `ncat` and the guide's ports swapped for free ones), so the guide cannot rot.
+//! Runs the commands of docs/GUIDE.md and of the man page's EXAMPLES (`ncat::manual::EXAMPLES`),
+//! as written there (through `sh`, with this build as `ncat` and their ports swapped for free
+//! ones), so neither can rot.
 
 mod common;
 
@@ -10,6 +11,16 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 const GUIDE: &str = include_str!("../docs/GUIDE.md");
+
+/// This file, to check that every man page example is run by one of its tests.
+const THIS_FILE: &str = include_str!("guide.rs");
+
+/// Every command of the man page's EXAMPLES section.
+fn man_page_commands() -> impl Iterator<Item = &'static str> {
+    ncat::manual::EXAMPLES
+        .iter()
+        .flat_map(|example| example.commands.iter().copied())
+}
 
 /// A scratch directory and the port swaps for one test.
 struct Session {
@@ -52,7 +63,11 @@ impl Session {
         std::fs::create_dir_all(&dir).unwrap();
         Session {
             dir,
-            ports: vec![("9000", free_port()), ("3128", free_port())],
+            ports: vec![
+                ("9000", free_port()),
+                ("3128", free_port()),
+                ("8080", free_port()),
+            ],
             children: Vec::new(),
         }
     }
@@ -62,19 +77,30 @@ impl Session {
         port.parse().unwrap()
     }
 
-    /// A guide command (which must appear in the guide as written) ready to run.
+    /// A command of the guide or of the man page's examples (it must appear there as written)
+    /// ready to run.
     fn command(&self, line: &str) -> Command {
         assert!(
-            GUIDE.contains(line),
-            "the guide no longer says `{line}`: update the test with it"
+            GUIDE.contains(line) || man_page_commands().any(|c| c == line),
+            "neither the guide nor the man page says `{line}`: update the test with it"
         );
+        // Through placeholders, so that a free port containing another's digits stays intact.
         let mut text = line.to_string();
-        for (from, to) in &self.ports {
-            text = text.replace(from, to);
+        for (i, (from, _)) in self.ports.iter().enumerate() {
+            text = text.replace(from, &format!("\u{1}{i}\u{1}"));
+        }
+        for (i, (_, to)) in self.ports.iter().enumerate() {
+            text = text.replace(&format!("\u{1}{i}\u{1}"), to);
         }
         if !text.contains('|') {
-            // The shell becomes ncat, so killing it kills ncat.
-            text = format!("exec {text}");
+            // The shell becomes ncat, so killing it kills ncat (after any `NAME=value`).
+            let assignments = text
+                .split(' ')
+                .take_while(|word| word.split_once('=').is_some_and(|(n, _)| is_name(n)))
+                .count();
+            let mut words: Vec<&str> = text.split(' ').collect();
+            words.insert(assignments, "exec");
+            text = words.join(" ");
         }
         let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_ncat"))
             .parent()
@@ -141,6 +167,13 @@ impl Session {
     fn wait(&mut self, index: usize) -> i32 {
         self.children[index].wait().unwrap().code().unwrap_or(-1)
     }
+}
+
+/// Whether `word` is a shell variable name.
+fn is_name(word: &str) -> bool {
+    !word.is_empty()
+        && !word.starts_with(|c: char| c.is_ascii_digit())
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Sockets on local `port` in a given TCP state (`0A` listening, `01` established), from
@@ -301,4 +334,163 @@ fn go_through_a_proxy() {
         .unwrap()
         .read_to_string(&mut err);
     assert_eq!(err, "");
+}
+
+// The man page's examples (src/manual.rs): those the guide shares are run above.
+
+#[test]
+fn every_man_page_example_is_run() {
+    for command in man_page_commands() {
+        assert!(
+            THIS_FILE.contains(&format!("{command:?}")),
+            "no test runs the man page's `{command}`"
+        );
+    }
+}
+
+#[test]
+fn man_send_only_file() {
+    let mut session = Session::new("man-send-only");
+    let data = pattern(1 << 20, 5);
+    std::fs::write(session.dir.join("file.bin"), &data).unwrap();
+    let a = session.start_listener("ncat -l 9000 > received.bin", "9000");
+    let (code, _, err) = session.run("ncat --send-only localhost 9000 < file.bin");
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(session.wait(a), 0);
+    let received = std::fs::read(session.dir.join("received.bin")).unwrap();
+    assert_eq!(checksum(&received), checksum(&data));
+}
+
+#[test]
+fn man_tell_each_client_its_address() {
+    let mut session = Session::new("man-env");
+    session.start_listener(
+        "ncat -l -k 9000 -c 'echo \"you are $NCAT_REMOTE_ADDR\"'",
+        "9000",
+    );
+    let (code, out, err) = session.run("ncat localhost 9000");
+    assert_eq!(code, 0, "{err}");
+    let addr = out.trim_end().strip_prefix("you are ").unwrap_or_default();
+    let addr: std::net::IpAddr = addr.parse().unwrap_or_else(|_| panic!("{out:?}"));
+    assert!(addr.is_loopback(), "{out:?}");
+}
+
+#[test]
+fn man_forward_a_port() {
+    let mut session = Session::new("man-forward");
+    let target = session.start_listener("ncat -l 9000", "9000");
+    session.start_listener("ncat -l -k 8080 --sh-exec 'ncat localhost 9000'", "8080");
+    let client = session.start("ncat localhost 8080");
+    converse(&mut session, target, client);
+}
+
+/// Waits until `child` has exited (within the tests' patience); its status.
+fn exits(session: &mut Session, child: usize) -> Option<i32> {
+    wait_for(|| session.children[child].try_wait().unwrap()).map(|s| s.code().unwrap_or(-1))
+}
+
+#[test]
+fn man_allow_and_deny() {
+    // A client from outside the allowed network is closed at once.
+    let mut session = Session::new("man-allow");
+    let allowing = session.start_listener("ncat -l -k --allow 192.168.1.0/24 9000", "9000");
+    let refused = session.start("ncat localhost 9000");
+    drop(session.children[refused].stdin.take());
+    assert_eq!(exits(&mut session, refused), Some(0), "not closed at once");
+    let mut out = String::new();
+    let _ = session.children[refused]
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out);
+    assert_eq!(out, "");
+    assert!(session.children[allowing].try_wait().unwrap().is_none());
+    drop(session);
+    // One denied address keeps nobody else out.
+    let mut session = Session::new("man-deny");
+    let denying = session.start_listener("ncat -l -k --deny 192.168.1.66 9000", "9000");
+    let mut denying_out = session.stdout(denying);
+    let admitted = session.start("ncat localhost 9000");
+    session.write(admitted, "let in\n");
+    read_until(&mut denying_out, "let in");
+}
+
+#[test]
+fn man_hex_dump() {
+    let mut session = Session::new("man-hex");
+    let a = session.start_listener("ncat -l -x session.hex 9000", "9000");
+    let b = session.start("ncat localhost 9000");
+    converse(&mut session, a, b);
+    let dump = std::fs::read_to_string(session.dir.join("session.hex")).unwrap();
+    // "hello from A\n" as Ncat's hex dump shows it: bytes, then the text with spaces as dots.
+    assert!(
+        dump.contains("68 65 6c 6c 6f 20 66 72  6f 6d 20 41 0a"),
+        "{dump}"
+    );
+    assert!(dump.contains("hello.from.A."), "{dump}");
+}
+
+#[test]
+fn man_proxy_with_a_password() {
+    let mut session = Session::new("man-proxy-auth");
+    session.start_listener(
+        "ncat -l --proxy-type http --proxy-auth user:secret localhost 3128",
+        "3128",
+    );
+    let target = session.start_listener("ncat -l 9000", "9000");
+    // Without the credentials the proxy refuses.
+    let (code, _, err) = session.run("ncat --proxy localhost:3128 localhost 9000");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("407"), "{err}");
+    let client =
+        session.start("NCAT_PROXY_AUTH=user:secret ncat --proxy localhost:3128 localhost 9000");
+    converse(&mut session, target, client);
+}
+
+/// Whether a UDP socket is bound to local `port`, from /proc.
+fn udp_bound(port: u16) -> bool {
+    let local = format!(":{port:04X}");
+    ["/proc/net/udp", "/proc/net/udp6"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .any(|table| {
+            table.lines().skip(1).any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.get(1).is_some_and(|f| f.ends_with(&local))
+            })
+        })
+}
+
+#[test]
+fn man_udp() {
+    let mut session = Session::new("man-udp");
+    let listener = session.start("ncat -u -l 9000");
+    let port = session.port("9000");
+    wait_for(|| udp_bound(port).then_some(())).expect("the UDP listener never bound");
+    let mut listener_out = session.stdout(listener);
+    let (code, _, err) = session.run("echo hello | ncat -u localhost 9000");
+    assert_eq!((code, err.as_str()), (0, ""));
+    read_until(&mut listener_out, "hello");
+}
+
+/// Whether a Unix socket bound as `name` (a path as given to bind, which /proc shows as it was
+/// given) is listening, from /proc (flag `__SO_ACCEPTCON`).
+fn unix_listening(name: &str) -> bool {
+    std::fs::read_to_string("/proc/net/unix").is_ok_and(|table| {
+        table.lines().skip(1).any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(3) == Some(&"00010000") && fields.last() == Some(&name)
+        })
+    })
+}
+
+#[test]
+fn man_unix_socket() {
+    let mut session = Session::new("man-unix");
+    let a = session.start("ncat -l -U ncat.sock");
+    let path = session.dir.join("ncat.sock");
+    wait_for(|| (path.exists() && unix_listening("ncat.sock")).then_some(()))
+        .expect("the Unix listener never listened");
+    let b = session.start("ncat -U ncat.sock");
+    converse(&mut session, a, b);
 }
