@@ -111,15 +111,18 @@ fn listener_fed(args: &[&str], stdout: Stdio, stdin: Stdio, data: &[u8]) -> (Opt
     let mut client = connect(port.parse().unwrap());
     let _ = client.write_all(data);
     // Hold the connection while the listener fails, then leave.
-    let status = wait_child(&mut child);
+    let outcome = finish(&mut child);
     drop(client);
+    outcome
+}
+
+/// Waits for a child to end (see [`wait_child`]); returns its status and all of its stderr.
+fn finish(child: &mut std::process::Child) -> (Option<i32>, String) {
+    let status = wait_child(child);
     let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    if let Some(mut pipe) = child.stderr.take() {
+        pipe.read_to_string(&mut err).unwrap();
+    }
     (status, err)
 }
 
@@ -171,14 +174,7 @@ fn a_full_disk_on_stdout_ends_the_udp_listener_with_status_2() {
         let _ = socket.send_to(b"hello\n", format!("127.0.0.1:{port}"));
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let status = wait_child(&mut child);
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (status, err) = finish(&mut child);
     assert_eq!(status, Some(2), "{err}");
     assert_eq!(err, "write: No space left on device\n");
 }
@@ -202,14 +198,7 @@ fn a_closed_stdout_is_a_write_error_with_status_2() {
     let mut child = command.spawn().unwrap();
     let mut client = connect(port.parse().unwrap());
     client.write_all(b"hello\n").unwrap();
-    let status = wait_child(&mut child);
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (status, err) = finish(&mut child);
     assert_eq!(status, Some(2), "{err}");
     assert_eq!(err, "write: Bad file descriptor\n");
 }
