@@ -363,6 +363,21 @@ fn version_and_help_name_the_ncat_followed() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("compatible with Ncat 7.99"));
 }
 
+/// A free port below the kernel's ephemeral range, so no port-0 bind elsewhere can take it
+/// between now and the server binding it; never the same twice in this run.
+fn unclaimed_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 28_000 + (std::process::id() % 4_000) as u16;
+    let _ = NEXT.compare_exchange(0, base, Ordering::SeqCst, Ordering::SeqCst);
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        if TcpListener::bind(("0.0.0.0", port)).is_ok() && TcpListener::bind(("::", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// OpenSSL's test server on a free port, its stdin held open, its output collected.
 struct OpensslServer {
     child: std::process::Child,
@@ -399,11 +414,7 @@ impl OpensslServer {
             .output()
             .expect("openssl is installed");
         assert!(made.status.success());
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = unclaimed_port();
         let mut child = std::process::Command::new("openssl")
             .args([
                 "s_server",

@@ -59,6 +59,7 @@ pub struct Proc {
     stderr: Arc<Mutex<String>>,
     stdout: Arc<Mutex<Vec<u8>>>,
     stdout_done: Arc<Mutex<bool>>,
+    stderr_done: Arc<Mutex<bool>>,
 }
 
 impl Drop for Proc {
@@ -91,12 +92,15 @@ impl Proc {
         let stderr = Arc::new(Mutex::new(String::new()));
         let err_sink = stderr.clone();
         let mut err_pipe = BufReader::new(child.stderr.take().unwrap());
+        let stderr_done = Arc::new(Mutex::new(false));
+        let err_done = stderr_done.clone();
         thread::spawn(move || {
             let mut line = String::new();
             while err_pipe.read_line(&mut line).unwrap_or(0) > 0 {
                 err_sink.lock().unwrap().push_str(&line);
                 line.clear();
             }
+            *err_done.lock().unwrap() = true;
         });
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stdout_done = Arc::new(Mutex::new(false));
@@ -118,6 +122,7 @@ impl Proc {
             stderr,
             stdout,
             stdout_done,
+            stderr_done,
         }
     }
 
@@ -202,10 +207,19 @@ impl Proc {
             .expect("ncat did not exit in time")
     }
 
+    /// Waits for the process to exit, then (briefly) for its stdout and stderr to be read to
+    /// the end, so `stdout()` and `stderr()` hold all it wrote. (A child of its own that still
+    /// holds the pipes only delays this by a few seconds.)
     pub fn wait_exit_within(&mut self, limit: Duration) -> Option<ExitStatus> {
         let start = Instant::now();
         while start.elapsed() < limit {
             if let Some(status) = self.child.try_wait().unwrap() {
+                let drained =
+                    || *self.stdout_done.lock().unwrap() && *self.stderr_done.lock().unwrap();
+                let since = Instant::now();
+                while !drained() && since.elapsed() < Duration::from_secs(3) {
+                    thread::sleep(Duration::from_millis(2));
+                }
                 return Some(status);
             }
             thread::sleep(Duration::from_millis(10));
