@@ -19,11 +19,11 @@
 
 use crate::mode::listen::admits;
 use crate::net::listener::log_connection;
+use crate::net::resolve::canonical_ip;
 use crate::net::stream::{Endpoint, ReadHalf, Stream, WriteHalf};
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{self, IoSlice};
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -578,14 +578,6 @@ impl Hub {
     }
 }
 
-/// IPv4-mapped IPv6 addresses are shown (and later matched) as the IPv4 address they are.
-fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 /// The connected clients by ID, and the IDs free for the next ones. Ncat numbers chat users by
 /// file descriptor, so a new client gets the lowest number not in use, from the first one; it
 /// is found in O(log n), not by a scan, so a burst of thousands of arrivals stays linear.
@@ -693,17 +685,5 @@ mod tests {
                 proptest::prop_assert_eq!(registry.lowest_free_id(), scan);
             }
         }
-    }
-
-    #[test]
-    fn mapped_addresses_are_ipv4() {
-        assert_eq!(
-            canonical_ip("::ffff:10.0.0.1".parse().unwrap()),
-            "10.0.0.1".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            canonical_ip("::1".parse().unwrap()),
-            "::1".parse::<IpAddr>().unwrap()
-        );
     }
 }

@@ -13,6 +13,15 @@ pub enum Family {
     V6,
 }
 
+/// An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as the IPv4 address it is; others as they
+/// are. Clients are shown, matched and compared in this form.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 impl Family {
     /// Whether `ip` is of this family (`-4`, `-6`; any without either).
     pub fn admits(self, ip: IpAddr) -> bool {
@@ -116,6 +125,18 @@ pub fn show_addr(addr: &SocketAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mapped_addresses_are_ipv4() {
+        assert_eq!(
+            canonical_ip("::ffff:10.0.0.1".parse().unwrap()),
+            "10.0.0.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            canonical_ip("::1".parse().unwrap()),
+            "::1".parse::<IpAddr>().unwrap()
+        );
+    }
 
     #[test]
     fn numeric_addresses() {

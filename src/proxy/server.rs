@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::Failure;
 use crate::net::access::AccessList;
 use crate::net::listener::Arrival;
-use crate::net::resolve::Family;
+use crate::net::resolve::{Family, canonical_ip};
 use crate::net::stream::{Endpoint, ReadHalf, Stream, WriteHalf};
 use crate::proxy::http::{self, Head, HeadError};
 
@@ -179,18 +179,10 @@ async fn names_this_proxy(host: &str, port: u16, local: &Endpoint) -> bool {
     let Ok(addrs) = tokio::net::lookup_host((host, port)).await else {
         return false;
     };
-    let me = canonical(me.ip());
+    let me = canonical_ip(me.ip());
     addrs
-        .map(|a| canonical(a.ip()))
+        .map(|a| canonical_ip(a.ip()))
         .any(|ip| ip == me || ip.is_loopback() || ip.is_unspecified())
-}
-
-/// IPv4-mapped IPv6 addresses as the IPv4 address they are.
-fn canonical(ip: std::net::IpAddr) -> std::net::IpAddr {
-    match ip {
-        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
-        v4 => v4,
-    }
 }
 
 /// Connects to the origin: any address of `family` (`-4`/`-6`) the name has, in turn; none
