@@ -8,23 +8,11 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn server() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port().to_string();
-    (listener, port)
-}
-
-fn accept(listener: &TcpListener) -> TcpStream {
-    let (stream, _) = listener.accept().unwrap();
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    stream
-}
-
 #[test]
 fn stdin_eof_half_closes_and_the_reply_still_arrives() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let srv = thread::spawn(move || {
-        let mut conn = accept(&listener);
+        let mut conn = accept_client(&listener);
         let got = read_to_end(&mut conn);
         conn.write_all(format!("got {} bytes\n", got.len()).as_bytes())
             .unwrap();
@@ -50,9 +38,9 @@ fn stdin_eof_half_closes_and_the_reply_still_arrives() {
 
 #[test]
 fn peer_half_close_closes_stdout_and_stdin_still_flows() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let srv = thread::spawn(move || {
-        let mut conn = accept(&listener);
+        let mut conn = accept_client(&listener);
         conn.write_all(b"banner\n").unwrap();
         half_close(&conn);
         read_to_end(&mut conn)
@@ -68,9 +56,9 @@ fn peer_half_close_closes_stdout_and_stdin_still_flows() {
 
 #[test]
 fn peer_close_ends_the_client_even_with_stdin_open() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let srv = thread::spawn(move || {
-        let mut conn = accept(&listener);
+        let mut conn = accept_client(&listener);
         conn.write_all(b"bye\n").unwrap();
     });
     let mut client = Proc::spawn(&["127.0.0.1", &port], false);
@@ -82,12 +70,12 @@ fn peer_close_ends_the_client_even_with_stdin_open() {
 
 #[test]
 fn recv_only_and_send_only() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let srv = thread::spawn(move || {
-        let mut conn = accept(&listener);
+        let mut conn = accept_client(&listener);
         conn.write_all(b"data").unwrap();
         drop(conn);
-        let mut conn = accept(&listener);
+        let mut conn = accept_client(&listener);
         read_to_end(&mut conn)
     });
     let mut client = Proc::spawn(&["--recv-only", "127.0.0.1", &port], false);
@@ -104,9 +92,9 @@ fn recv_only_and_send_only() {
 
 #[test]
 fn binary_round_trip_through_an_echo_server() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     thread::spawn(move || {
-        let mut conn = accept(&listener);
+        let mut conn = accept_client(&listener);
         let mut reader = conn.try_clone().unwrap();
         let mut buf = vec![0u8; 65536];
         loop {
@@ -140,7 +128,7 @@ fn binary_round_trip_through_an_echo_server() {
 
 #[test]
 fn connection_refused_exits_1() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     drop(listener);
     let out = ncat().args(["127.0.0.1", &port]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -153,9 +141,9 @@ fn connection_refused_exits_1() {
 
 #[test]
 fn peer_reset_exits_1() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let srv = thread::spawn(move || {
-        let conn = accept(&listener);
+        let conn = accept_client(&listener);
         let sock = socket2::Socket::from(conn);
         sock.set_linger(Some(Duration::ZERO)).unwrap();
         thread::sleep(Duration::from_millis(100));
@@ -170,7 +158,7 @@ fn peer_reset_exits_1() {
 
 #[test]
 fn source_port_and_address() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let free = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -197,7 +185,7 @@ fn connects_over_ipv6() {
     };
     let port = listener.local_addr().unwrap().port().to_string();
     let srv = thread::spawn(move || {
-        let mut conn = accept(&listener);
+        let mut conn = accept_client(&listener);
         conn.write_all(b"six\n").unwrap();
     });
     let mut client = Proc::spawn(&["-v", "-6", "::1", &port], true);
@@ -214,7 +202,7 @@ fn connects_over_ipv6() {
 #[test]
 fn http_server_page() {
     // The README's client example, against a real HTTP server when python3 is available.
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     drop(listener);
     let dir = std::env::temp_dir().join(format!("ncat-http-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -283,8 +271,8 @@ fn connect_timeout_exits_1() {
 
 #[test]
 fn interrupt_ends_the_program_promptly() {
-    let (listener, port) = server();
-    let srv = thread::spawn(move || accept(&listener));
+    let (listener, port) = tcp_server();
+    let srv = thread::spawn(move || accept_client(&listener));
     let mut client = Proc::spawn(&["127.0.0.1", &port], false);
     let _conn = srv.join().unwrap();
     // SAFETY: sending a signal to our own child.

@@ -4,30 +4,17 @@ mod common;
 
 use common::*;
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::Shutdown;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 use std::time::Duration;
 
-/// A plain TCP server on loopback and its port.
-fn server() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port().to_string();
-    (listener, port)
-}
-
-fn accept(listener: &TcpListener) -> TcpStream {
-    let (stream, _) = listener.accept().unwrap();
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    stream
-}
-
 /// 7.96: connect-mode `-k` keeps sending stdin after the peer's EOF; stdout is closed.
 #[test]
 fn connect_mode_keep_open_sends_stdin_after_the_peers_eof() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let mut client = Proc::spawn(&["-k", "127.0.0.1", &port], false);
-    let mut conn = accept(&listener);
+    let mut conn = accept_client(&listener);
     conn.write_all(b"bye\n").unwrap();
     conn.shutdown(Shutdown::Write).unwrap();
     assert_eq!(client.wait_stdout_closed(), b"bye\n");
@@ -58,9 +45,9 @@ fn connect_mode_keep_open_over_tls() {
 /// Without `-k`, connect mode ends at the peer's EOF (7.96), stdin still open.
 #[test]
 fn connect_mode_without_keep_open_ends_at_the_peers_eof() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let mut client = Proc::spawn(&["127.0.0.1", &port], false);
-    let conn = accept(&listener);
+    let conn = accept_client(&listener);
     conn.shutdown(Shutdown::Write).unwrap();
     assert_eq!(client.wait_exit().code(), Some(0));
 }
@@ -68,9 +55,9 @@ fn connect_mode_without_keep_open_ends_at_the_peers_eof() {
 /// 7.96: `-q TIME` after stdin's EOF: half-close, keep printing, then end as `-i` does.
 #[test]
 fn quit_after_eof_waits_then_ends_like_an_idle_timeout() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let mut client = Proc::spawn(&["-q", "300ms", "127.0.0.1", &port], false);
-    let mut conn = accept(&listener);
+    let mut conn = accept_client(&listener);
     client.write_stdin(b"last words\n");
     client.close_stdin();
     assert_eq!(
@@ -87,9 +74,9 @@ fn quit_after_eof_waits_then_ends_like_an_idle_timeout() {
 /// `-q`: the peer's EOF still ends the session first, with status 0.
 #[test]
 fn quit_after_eof_ends_early_at_the_peers_eof() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let mut client = Proc::spawn(&["-q", "1h", "127.0.0.1", &port], false);
-    let mut conn = accept(&listener);
+    let mut conn = accept_client(&listener);
     client.close_stdin();
     assert_eq!(read_to_end(&mut conn), b"");
     drop(conn);
@@ -100,15 +87,15 @@ fn quit_after_eof_ends_early_at_the_peers_eof() {
 /// `-q 0` quits at stdin's EOF at once; a negative time never quits because of it.
 #[test]
 fn quit_after_eof_zero_and_negative() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let mut client = Proc::spawn(&["-q", "0", "127.0.0.1", &port], false);
-    let _conn = accept(&listener);
+    let _conn = accept_client(&listener);
     client.close_stdin();
     assert_eq!(client.wait_exit().code(), Some(0));
 
     // --send-only would end at stdin's EOF; -q -1 says never.
     let mut client = Proc::spawn(&["--send-only", "-q", "-1", "127.0.0.1", &port], false);
-    let mut conn = accept(&listener);
+    let mut conn = accept_client(&listener);
     client.close_stdin();
     assert_eq!(read_to_end(&mut conn), b"", "stdin's EOF was sent");
     assert_silent_exit(&mut client);
@@ -123,9 +110,9 @@ fn assert_silent_exit(proc: &mut Proc) {
 /// `-q` with `--no-shutdown`: no half-close; the peer sees EOF only when the program ends.
 #[test]
 fn quit_after_eof_with_no_shutdown_sends_no_eof_early() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let mut client = Proc::spawn(&["--no-shutdown", "-q", "300ms", "127.0.0.1", &port], false);
-    let mut conn = accept(&listener);
+    let mut conn = accept_client(&listener);
     client.close_stdin();
     let mut buf = [0u8; 8];
     let _ = conn.read(&mut buf); // EOF (or a reset) once the program has ended
@@ -233,14 +220,14 @@ fn recv_only_never_reads_stdin() {
         assert_eq!(&left, b"typed\n", "{mode:?}: stdin was read");
     }
     // Connect mode too.
-    let (server, port) = server();
+    let (server, port) = tcp_server();
     let (stdin, mut ours) = prefilled_stdin(b"typed\n");
     let mut command = ncat();
     command
         .args(["--recv-only", "127.0.0.1", &port])
         .stdin(stdin);
     let client = Proc::spawn_command(command);
-    let mut conn = accept(&server);
+    let mut conn = accept_client(&server);
     conn.write_all(b"data\n").unwrap();
     client.wait_stdout_len(5);
     drop(client);
@@ -252,9 +239,9 @@ fn recv_only_never_reads_stdin() {
 /// 7.94 (nmap#375): a target may be a decimal integer.
 #[test]
 fn a_decimal_integer_target_is_an_ipv4_address() {
-    let (listener, port) = server();
+    let (listener, port) = tcp_server();
     let mut client = Proc::spawn(&["2130706433", &port], false);
-    let mut conn = accept(&listener);
+    let mut conn = accept_client(&listener);
     client.write_stdin(b"hi\n");
     assert_eq!(read_n(&mut conn, 3), b"hi\n");
     drop(conn);
@@ -361,21 +348,6 @@ fn version_and_help_name_the_ncat_followed() {
     );
     let out = ncat().arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("compatible with Ncat 7.99"));
-}
-
-/// A free port below the kernel's ephemeral range, so no port-0 bind elsewhere can take it
-/// between now and the server binding it; never the same twice in this run.
-fn unclaimed_port() -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let base = 28_000 + (std::process::id() % 4_000) as u16;
-    let _ = NEXT.compare_exchange(0, base, Ordering::SeqCst, Ordering::SeqCst);
-    loop {
-        let port = NEXT.fetch_add(1, Ordering::SeqCst);
-        if TcpListener::bind(("0.0.0.0", port)).is_ok() && TcpListener::bind(("::", port)).is_ok() {
-            return port;
-        }
-    }
 }
 
 /// OpenSSL's test server on a free port, its stdin held open, its output collected.

@@ -9,25 +9,6 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
 
-/// A port nothing listens on right now, below the kernel's ephemeral range (so no port-0
-/// bind elsewhere can take it meanwhile), and never the same twice in this run.
-fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(
-        0,
-        20_000 + (std::process::id() % 8_000) as u16,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    loop {
-        let port = NEXT.fetch_add(1, Ordering::SeqCst);
-        if TcpListener::bind(("0.0.0.0", port)).is_ok() && TcpListener::bind(("::", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 /// The reference Ncat, if installed; under CI its absence is a failure, not a skip.
 fn reference_ncat() -> Option<&'static str> {
     const PATH: &str = "/usr/bin/ncat";
@@ -57,7 +38,7 @@ impl Drop for ProxyServer {
 
 impl ProxyServer {
     fn start(binary: &str, extra: &[&str]) -> ProxyServer {
-        let port = free_port();
+        let port = unclaimed_port();
         let mut command = Command::new(binary);
         command
             .args(["-l", "--proxy-type", "http"])
@@ -280,7 +261,7 @@ fn the_proxy_hop_comes_from_the_source_port() {
             _ => b"\x05\x00",
         };
         let (proxy, seen) = scripted_proxy(vec![reply]);
-        let source = free_port().to_string();
+        let source = unclaimed_port().to_string();
         let out = ncat()
             .args([
                 "--proxy",

@@ -246,6 +246,37 @@ pub fn wait_for<T>(mut check: impl FnMut() -> Option<T>) -> Option<T> {
     }
 }
 
+/// A plain TCP server on loopback and its port, for tests that play the peer.
+pub fn tcp_server() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    (listener, port)
+}
+
+/// Accepts one client on `listener`, with reads bounded by [`PATIENCE`].
+pub fn accept_client(listener: &std::net::TcpListener) -> TcpStream {
+    let (stream, _) = listener.accept().unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+}
+
+/// A free port (both families) below the kernel's ephemeral range, so no port-0 bind
+/// elsewhere can take it before the program under test binds it; never the same twice in a
+/// test binary's run. For servers that cannot be told to bind port 0 and report it.
+pub fn unclaimed_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 10_000) as u16;
+    let _ = NEXT.compare_exchange(0, base, Ordering::SeqCst, Ordering::SeqCst);
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        let free = |host: &str| std::net::TcpListener::bind((host, port)).is_ok();
+        if free("0.0.0.0") && free("::") {
+            return port;
+        }
+    }
+}
+
 /// Connects to the listener on loopback, retrying until it accepts.
 pub fn connect(port: u16) -> TcpStream {
     let stream = wait_for(|| TcpStream::connect(("127.0.0.1", port)).ok()).expect("connect");
