@@ -294,6 +294,45 @@ fn a_client_that_stops_reading_is_dropped_after_the_stall_timeout() {
     );
 }
 
+/// The stall rule measures the peer, not our writes: a reader taking 64 KiB every 50 ms from a
+/// burst of many times what its queue and socket hold waits on full sockets for far longer than
+/// the stall timeout, yet is never dropped, while a client that reads nothing is.
+#[test]
+fn a_slow_but_steady_reader_is_never_dropped() {
+    let (listener, port) =
+        Proc::listen(&["--broker", "--stall-timeout", "300ms", "127.0.0.1", "0"]);
+    let mut c = clients(&listener, port, 3);
+    let mut stuck = c.pop().unwrap();
+    let mut sender = c.remove(0);
+    let mut slow = c.remove(0);
+    let data = pattern(8 << 20, 17);
+    let len = data.len();
+    slow.set_read_timeout(Some(PATIENCE)).unwrap();
+    let reading = thread::spawn(move || {
+        let mut got = Vec::with_capacity(len);
+        let mut buf = vec![0u8; 65536];
+        while got.len() < len {
+            let n = slow.read(&mut buf).expect("read");
+            assert!(n > 0, "the slow reader was dropped after {} bytes", got.len());
+            got.extend_from_slice(&buf[..n]);
+            thread::sleep(Duration::from_millis(50));
+        }
+        checksum(&got)
+    });
+    sender.write_all(&data).unwrap();
+    assert_eq!(reading.join().unwrap(), checksum(&data));
+    stuck.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut drained = 0usize;
+    let mut buf = vec![0u8; 65536];
+    loop {
+        match stuck.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
+    assert!(drained < len, "the stuck client got everything");
+}
+
 #[test]
 fn chat_announces_a_stalled_client() {
     let (listener, port) =

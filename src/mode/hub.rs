@@ -20,7 +20,7 @@
 use crate::mode::listen::admits;
 use crate::net::listener::log_connection;
 use crate::net::resolve::canonical_ip;
-use crate::net::stream::{Endpoint, ReadHalf, Stream, WriteHalf};
+use crate::net::stream::{Endpoint, ReadHalf, Stream, UnreadProbe, WriteHalf};
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{self, IoSlice};
@@ -361,12 +361,14 @@ impl Hub {
         batch: &mut VecDeque<Bytes>,
     ) -> Result<(), Leave> {
         let mut last_progress = Instant::now();
+        let probe = writer.unread_probe();
         while !batch.is_empty() {
             let slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
             // Most writes go through at once: only a full socket needs the stall timer.
             let written = match writer.try_write_vectored(&slices) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.unless_stalled(client, last_progress, writer.write_vectored(&slices))
+                    let write = writer.write_vectored(&slices);
+                    self.unless_stalled(client, &mut last_progress, probe, write)
                         .await?
                 }
                 other => other,
@@ -392,7 +394,7 @@ impl Hub {
         }
         if writer.buffers() {
             // TLS records may still sit in the session's buffer.
-            let flushed = self.unless_stalled(client, last_progress, writer.flush());
+            let flushed = self.unless_stalled(client, &mut last_progress, probe, writer.flush());
             if flushed.await?.is_err() {
                 return Err(Leave::Failed);
             }
@@ -401,25 +403,37 @@ impl Hub {
     }
 
     /// Runs `operation` (a write or flush waiting on a full socket), giving up when the client's
-    /// queue has been full with no progress for the stall timeout.
+    /// queue has been full and the peer has taken nothing for the stall timeout. Each time the
+    /// timer fires, the kernel's count of bytes the peer has not taken is compared with the
+    /// lowest seen: while our write waits, only the peer's reading can lower it.
     async fn unless_stalled<T>(
         &self,
         client: &Client,
-        last_progress: Instant,
+        last_progress: &mut Instant,
+        probe: UnreadProbe,
         operation: impl Future<Output = T>,
     ) -> Result<T, Leave> {
         let stall = self.settings.stall_timeout;
+        let mut lowest_unread = probe.unread();
         tokio::pin!(operation);
         loop {
             let deadline = match client.outbox().full_since {
-                Some(since) => since.max(last_progress) + stall,
+                Some(since) => since.max(*last_progress) + stall,
                 None => Instant::now() + stall,
             };
             tokio::select! {
                 result = &mut operation => return Ok(result),
                 _ = tokio::time::sleep_until(deadline) => {
+                    let unread = probe.unread();
+                    if let (Some(now), Some(lowest)) = (unread, lowest_unread)
+                        && now < lowest
+                    {
+                        lowest_unread = unread;
+                        *last_progress = Instant::now();
+                        continue;
+                    }
                     if let Some(since) = client.outbox().full_since
-                        && Instant::now() >= since.max(last_progress) + stall
+                        && Instant::now() >= since.max(*last_progress) + stall
                     {
                         return Err(Leave::Stalled);
                     }

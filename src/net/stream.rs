@@ -3,7 +3,7 @@
 
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -135,8 +135,9 @@ impl Stream {
                 (ReadHalf::UnixDgram(s.clone()), WriteHalf::UnixDgram(s))
             }
             Stream::Tls(s) => {
+                let fd = s.get_ref().0.as_raw_fd();
                 let (r, w) = tokio::io::split(*s);
-                (ReadHalf::Tls(r), WriteHalf::Tls(w))
+                (ReadHalf::Tls(r), WriteHalf::Tls(w, fd))
             }
         }
     }
@@ -180,7 +181,8 @@ pub enum WriteHalf {
     Unix(unix::OwnedWriteHalf),
     Udp(Arc<UdpSocket>),
     UnixDgram(Arc<UnixDatagram>),
-    Tls(tokio::io::WriteHalf<TlsStream>),
+    /// The session's writing half, and its socket's descriptor for [`WriteHalf::unread`].
+    Tls(tokio::io::WriteHalf<TlsStream>, RawFd),
 }
 
 impl ReadHalf {
@@ -246,7 +248,7 @@ impl WriteHalf {
             WriteHalf::Unix(w) => w.try_write_vectored(bufs),
             WriteHalf::Udp(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
             WriteHalf::UnixDgram(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
-            WriteHalf::Tls(w) => {
+            WriteHalf::Tls(w, _) => {
                 let mut cx = Context::from_waker(std::task::Waker::noop());
                 match Pin::new(w).poll_write_vectored(&mut cx, bufs) {
                     Poll::Ready(result) => result,
@@ -258,8 +260,47 @@ impl WriteHalf {
 
     /// Whether written bytes may wait in a user-space buffer until a flush (TLS records).
     pub fn buffers(&self) -> bool {
-        matches!(self, WriteHalf::Tls(_))
+        matches!(self, WriteHalf::Tls(..))
     }
+
+    /// A probe of how many written bytes the peer has not taken yet, usable while this half is
+    /// borrowed by a pending write.
+    pub fn unread_probe(&self) -> UnreadProbe {
+        UnreadProbe(match self {
+            WriteHalf::Tcp(w) => Some(w.as_ref().as_raw_fd()),
+            WriteHalf::Unix(w) => Some(w.as_ref().as_raw_fd()),
+            WriteHalf::Tls(_, fd) => Some(*fd),
+            WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => None,
+        })
+    }
+}
+
+/// See [`WriteHalf::unread_probe`]; valid while the half it came from is alive.
+#[derive(Debug, Clone, Copy)]
+pub struct UnreadProbe(Option<RawFd>);
+
+impl UnreadProbe {
+    /// Bytes written to the socket that the peer has not taken yet, as the kernel counts them
+    /// (`SIOCOUTQ`: unsent plus unacknowledged for TCP, unread for Unix stream sockets). While
+    /// none of our writes completes, it falls only when the peer takes bytes. `None` where the
+    /// kernel cannot tell (datagram sockets, other systems).
+    pub fn unread(&self) -> Option<usize> {
+        send_queue_bytes(self.0?)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn send_queue_bytes(fd: RawFd) -> Option<usize> {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: `fd` is a socket owned by the half it was taken from, which is alive; SIOCOUTQ
+    // (TIOCOUTQ on sockets) writes one int.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+    (rc == 0).then(|| queued.max(0) as usize)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn send_queue_bytes(_fd: RawFd) -> Option<usize> {
+    None
 }
 
 impl AsyncRead for ReadHalf {
@@ -292,7 +333,7 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Unix(w) => Pin::new(w).poll_write(cx, buf),
             WriteHalf::Udp(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
             WriteHalf::UnixDgram(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
-            WriteHalf::Tls(w) => Pin::new(w).poll_write(cx, buf),
+            WriteHalf::Tls(w, _) => Pin::new(w).poll_write(cx, buf),
         }
     }
 
@@ -304,7 +345,7 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_write_vectored(cx, bufs),
             WriteHalf::Unix(w) => Pin::new(w).poll_write_vectored(cx, bufs),
-            WriteHalf::Tls(w) => Pin::new(w).poll_write_vectored(cx, bufs),
+            WriteHalf::Tls(w, _) => Pin::new(w).poll_write_vectored(cx, bufs),
             // A datagram per write: send the first non-empty slice.
             datagram => {
                 let first = bufs
@@ -324,7 +365,7 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_flush(cx),
-            WriteHalf::Tls(w) => Pin::new(w).poll_flush(cx),
+            WriteHalf::Tls(w, _) => Pin::new(w).poll_flush(cx),
             WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => Poll::Ready(Ok(())),
         }
     }
@@ -333,7 +374,7 @@ impl AsyncWrite for WriteHalf {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_shutdown(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_shutdown(cx),
-            WriteHalf::Tls(w) => Pin::new(w).poll_shutdown(cx),
+            WriteHalf::Tls(w, _) => Pin::new(w).poll_shutdown(cx),
             // Datagrams have no half-close.
             WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => Poll::Ready(Ok(())),
         }
