@@ -11,9 +11,17 @@
 //! [`QUEUE_LIMIT`] bytes before it counts as full. While any queue is full, the hub stops reading
 //! from every sender (clients and stdin), so TCP back-pressure paces fast senders to the slowest
 //! live reader and no byte is dropped. Senders already past the check finish the chunk they
-//! read, so a queue can exceed the limit by at most one read chunk per sender. A client whose
-//! queue stays full with nothing written to it for the stall timeout is disconnected (announced
-//! in chat), and the others resume at full speed.
+//! read, so a queue can exceed the limit by at most one read chunk per sender.
+//!
+//! The stall rule measures the peer, not us: a client is disconnected (announced in chat) only
+//! when its queue has been full for the stall timeout and in that time the peer took no bytes.
+//! It took some if one of our writes to it completed, or if the kernel's count of bytes sent to
+//! it and not yet taken (`SIOCOUTQ`: unsent plus unacknowledged), sampled each time the stall
+//! timer fires while a write waits, fell below its lowest value so far. Counting only our own
+//! write completions is not enough: with large autotuned socket buffers a socket can stay
+//! unwritable for seconds while its reader works steadily through it. A reader is seen as
+//! long as it frees about one segment (64 KiB on loopback, the MSS elsewhere) per stall
+//! timeout. After a drop the others resume at full speed.
 //!
 //! Every message is a `Bytes` shared by all its recipients: one allocation, no per-client copy.
 
