@@ -10,8 +10,9 @@
 //! ```
 //!
 //! Scenarios: `bulk` (file -> client -> listener -> /dev/null), `pipe` (the same through
-//! `cat |`), `fanout` (broker, 1 sender, 100 and 500 receivers), `chat` (latency at 100 x 10
-//! lines/s and 500 x 1 line/s), `conns` (10,000 idle broker clients, memory per client),
+//! `cat |`), `fanout` (broker, 1 sender, 100 and 500 receivers), `chat` (a checked join storm,
+//! then latency at 100 x 10 lines/s, 500, 1,000 and 2,000 x 1 line/s; `--quick`: the first
+//! two), `conns` (19,000 idle broker clients, memory per client; `--quick`: 2,000),
 //! `burst` (5,000 clients connecting at once: time until all are accepted, listen overflows),
 //! `slow` (one receiver stops reading), `startup` (`--version`, and launch to first byte).
 
@@ -186,7 +187,12 @@ fn main() {
                 }
             }
             "chat" => {
-                for (clients, rate, lines) in [(100, 10, 30), (500, 1, 4)] {
+                let rows: &[(usize, u64, u64)] = if opts.quick {
+                    &[(100, 10, 30), (500, 1, 4)]
+                } else {
+                    &[(100, 10, 30), (500, 1, 4), (1000, 1, 3), (2000, 1, 3)]
+                };
+                for &(clients, rate, lines) in rows {
                     compare(
                         &format!("chat latency, {clients} clients x {rate} lines/s"),
                         &opts,
@@ -196,7 +202,7 @@ fn main() {
                 }
             }
             "conns" => {
-                let count = if opts.quick { 2000 } else { 10_000 };
+                let count = if opts.quick { 2000 } else { 19_000 };
                 compare(
                     &format!("{count} idle broker clients"),
                     &opts,
