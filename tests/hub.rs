@@ -313,7 +313,11 @@ fn a_slow_but_steady_reader_is_never_dropped() {
         let mut buf = vec![0u8; 65536];
         while got.len() < len {
             let n = slow.read(&mut buf).expect("read");
-            assert!(n > 0, "the slow reader was dropped after {} bytes", got.len());
+            assert!(
+                n > 0,
+                "the slow reader was dropped after {} bytes",
+                got.len()
+            );
             got.extend_from_slice(&buf[..n]);
             thread::sleep(Duration::from_millis(50));
         }

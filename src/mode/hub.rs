@@ -371,11 +371,15 @@ impl Hub {
         let mut last_progress = Instant::now();
         let probe = writer.unread_probe();
         while !batch.is_empty() {
-            let slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
+            let mut slots = [IoSlice::new(&[]); BATCH];
+            for (slot, msg) in slots.iter_mut().zip(batch.iter()) {
+                *slot = IoSlice::new(msg);
+            }
+            let slices = &slots[..batch.len().min(BATCH)];
             // Most writes go through at once: only a full socket needs the stall timer.
-            let written = match writer.try_write_vectored(&slices) {
+            let written = match writer.try_write_vectored(slices) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let write = writer.write_vectored(&slices);
+                    let write = writer.write_vectored(slices);
                     self.unless_stalled(client, &mut last_progress, probe, write)
                         .await?
                 }
@@ -468,7 +472,6 @@ impl Hub {
             outbox.full_since = Some(Instant::now());
             self.full_queues.send_modify(|n| *n += 1);
         }
-        self.deliveries.fetch_add(1, Ordering::Relaxed);
         let wake = std::mem::take(&mut outbox.writer_idle);
         drop(outbox);
         if wake {
@@ -486,9 +489,12 @@ impl Hub {
             return;
         }
         self.settings.log.record(&msg);
+        let mut count = 0;
         for client in clients.values().filter(|c| Some(c.id) != from) {
             self.enqueue(client, msg.clone());
+            count += 1;
         }
+        self.deliveries.fetch_add(count, Ordering::Relaxed);
     }
 
     fn relay_bytes(&self, from: Option<u32>, msg: Bytes) {
