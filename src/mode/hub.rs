@@ -16,8 +16,8 @@
 //! The stall rule measures the peer, not us: a client is disconnected (announced in chat) only
 //! when its queue has been full for the stall timeout and in that time the peer took no bytes.
 //! It took some if one of our writes to it completed, or if the kernel's count of bytes sent to
-//! it and not yet taken (`SIOCOUTQ`: unsent plus unacknowledged), sampled each time the stall
-//! timer fires while a write waits, fell below its lowest value so far. Counting only our own
+//! it and not yet taken (`SIOCOUTQ`: unsent plus unacknowledged), sampled four times per stall
+//! timeout while a write waits, fell below its lowest value so far. Counting only our own
 //! write completions is not enough: with large autotuned socket buffers a socket can stay
 //! unwritable for seconds while its reader works steadily through it. A reader is seen as
 //! long as it frees about one segment (64 KiB on loopback, the MSS elsewhere) per stall
@@ -415,9 +415,10 @@ impl Hub {
     }
 
     /// Runs `operation` (a write or flush waiting on a full socket), giving up when the client's
-    /// queue has been full and the peer has taken nothing for the stall timeout. Each time the
-    /// timer fires, the kernel's count of bytes the peer has not taken is compared with the
-    /// lowest seen: while our write waits, only the peer's reading can lower it.
+    /// queue has been full and the peer has taken nothing for the stall timeout. Four times per
+    /// stall timeout the kernel's count of bytes the peer has not taken is compared with the
+    /// lowest seen: while our write waits, only the peer's reading can lower it. (The first
+    /// look only sets the baseline, so a write that waits briefly costs no extra system call.)
     async fn unless_stalled<T>(
         &self,
         client: &Client,
@@ -426,30 +427,28 @@ impl Hub {
         operation: impl Future<Output = T>,
     ) -> Result<T, Leave> {
         let stall = self.settings.stall_timeout;
-        let mut lowest_unread = probe.unread();
+        let mut lowest_unread: Option<usize> = None;
         tokio::pin!(operation);
         loop {
-            let deadline = match client.outbox().full_since {
+            let stalls_at = match client.outbox().full_since {
                 Some(since) => since.max(*last_progress) + stall,
                 None => Instant::now() + stall,
             };
+            let look = stalls_at.min(Instant::now() + stall / 4);
             tokio::select! {
                 result = &mut operation => return Ok(result),
-                _ = tokio::time::sleep_until(deadline) => {
-                    let unread = probe.unread();
-                    if let (Some(now), Some(lowest)) = (unread, lowest_unread)
-                        && now < lowest
-                    {
-                        lowest_unread = unread;
-                        *last_progress = Instant::now();
-                        continue;
-                    }
-                    if let Some(since) = client.outbox().full_since
-                        && Instant::now() >= since.max(*last_progress) + stall
-                    {
-                        return Err(Leave::Stalled);
-                    }
+                _ = tokio::time::sleep_until(look) => {}
+            }
+            if let Some(unread) = probe.unread() {
+                if lowest_unread.is_some_and(|lowest| unread < lowest) {
+                    *last_progress = Instant::now();
                 }
+                lowest_unread = Some(lowest_unread.map_or(unread, |lowest| lowest.min(unread)));
+            }
+            if let Some(since) = client.outbox().full_since
+                && Instant::now() >= since.max(*last_progress) + stall
+            {
+                return Err(Leave::Stalled);
             }
         }
     }
