@@ -354,7 +354,10 @@ impl Hub {
                 }
                 continue;
             }
-            if let Err(leave) = self.write_batch(client, &mut writer, &mut batch).await {
+            // Boxed: the write's state (slices, stall timer) is then allocated only while a
+            // write is under way, not in every idle client's task.
+            let write = Box::pin(self.write_batch(client, &mut writer, &mut batch));
+            if let Err(leave) = write.await {
                 return leave;
             }
         }
@@ -371,11 +374,10 @@ impl Hub {
         let mut last_progress = Instant::now();
         let probe = writer.unread_probe();
         while !batch.is_empty() {
-            let mut slots = [IoSlice::new(&[]); BATCH];
-            for (slot, msg) in slots.iter_mut().zip(batch.iter()) {
-                *slot = IoSlice::new(msg);
-            }
-            let slices = &slots[..batch.len().min(BATCH)];
+            // A vector, not an array: the slices live across an await, so an array would sit in
+            // every idle client's task (1 KiB each).
+            let slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
+            let slices = &slices[..];
             // Most writes go through at once: only a full socket needs the stall timer.
             let written = match writer.try_write_vectored(slices) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
