@@ -119,7 +119,8 @@ pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str
     // SAFETY: the hooks only make system calls, which is allowed between fork and exec.
     unsafe {
         command.pre_exec(close_inherited_descriptors);
-        command.pre_exec(end_with_parent);
+        let parent = std::process::id() as libc::pid_t;
+        command.pre_exec(move || end_with_parent(parent));
     }
     let (tx, output) = mpsc::channel(4);
     match command.spawn() {
@@ -167,13 +168,21 @@ pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str
 /// (Marking rather than closing keeps the pipe that reports a failed exec working.)
 /// The child gets SIGTERM when this program ends, however it ends (a signal to a `-l -k -e`
 /// server ends its children too, as in Ncat 7.991); it then exits and is reaped by init.
-/// Elsewhere than Linux the children outlive the server until their connection's EOF.
-fn end_with_parent() -> std::io::Result<()> {
+/// A parent that ended between the fork and the `prctl` sends no signal, so the child checks
+/// that `parent` is still its parent and exits otherwise (with `_exit`: a signal raised here
+/// would meet this program's handlers, which the exec has not reset yet). Elsewhere than Linux the
+/// children outlive the server until their connection's EOF.
+fn end_with_parent(parent: libc::pid_t) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
-    // SAFETY: prctl with integer arguments only.
+    // SAFETY: prctl, getppid and _exit with integer arguments only.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+        if libc::getppid() != parent {
+            libc::_exit(128 + libc::SIGTERM);
+        }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = parent;
     Ok(())
 }
 
