@@ -96,15 +96,9 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
     let joined = writers.len();
     // The storm ends when every client has the last join; a server that stalls is given up on
     // after 5 s without a byte delivered.
-    let mut seen = (u64::MAX, Instant::now());
-    while joined == clients && shared.storm_done.load(Ordering::Relaxed) < clients as u64 {
-        let bytes = shared.bytes.load(Ordering::Relaxed);
-        if bytes != seen.0 {
-            seen = (bytes, Instant::now());
-        } else if seen.1.elapsed() >= Duration::from_secs(5) {
-            break;
-        }
-        thread::sleep(Duration::from_millis(10));
+    if joined == clients {
+        let done = || shared.storm_done.load(Ordering::Relaxed) >= clients as u64;
+        wait_while_moving(&shared.bytes, done);
     }
     let stormed = shared.storm_done.load(Ordering::Relaxed) == clients as u64;
     let storm_s = stormed.then(|| shared.storm_end.load(Ordering::Relaxed) as f64 / 1e9);
@@ -114,16 +108,8 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
         send_lines(&mut writers, base, rate, lines);
         // Every line delivered, or 5 s without one more.
         let expected = expected_lines * clients as u64;
-        let mut seen = (u64::MAX, Instant::now());
-        while shared.lines.load(Ordering::Relaxed) < expected {
-            let lines = shared.lines.load(Ordering::Relaxed);
-            if lines != seen.0 {
-                seen = (lines, Instant::now());
-            } else if seen.1.elapsed() >= Duration::from_secs(5) {
-                break;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        let done = || shared.lines.load(Ordering::Relaxed) >= expected;
+        wait_while_moving(&shared.lines, done);
         cpu = Some(server.proc.cpu_now() - cpu_before);
     }
     // Ending the server ends every reader.
@@ -155,6 +141,20 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
         metric("reordered", tally.reordered as f64),
         metric("broker CPU s", cpu),
     ]
+}
+
+/// Waits until `done`, or until `counter` has not moved for 5 s.
+fn wait_while_moving(counter: &AtomicU64, done: impl Fn() -> bool) {
+    let mut seen = (u64::MAX, Instant::now());
+    while !done() {
+        let now = counter.load(Ordering::Relaxed);
+        if now != seen.0 {
+            seen = (now, Instant::now());
+        } else if seen.1.elapsed() >= Duration::from_secs(5) {
+            return;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Each client sends `lines` lines `M <id> <seq> <stamp>`, at `rate` lines/s each.
