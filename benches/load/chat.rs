@@ -51,6 +51,7 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
     let shared = Arc::new(Shared::default());
     let (spawn_tx, mut spawn_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, TcpStream)>();
     let expected_lines = (clients as u64 - 1) * lines;
+    let expected = expected_lines * clients as u64;
     let lines_deadline = Duration::from_secs(600);
     let readers = {
         let shared = shared.clone();
@@ -76,11 +77,7 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
             total
         })
     };
-    let addr = ("127.0.0.1", server.port);
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(&addr)
-        .unwrap()
-        .next()
-        .unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], server.port));
     let mut writers = Vec::with_capacity(clients);
     for me in 0..clients {
         // A server that stops accepting leaves the connect waiting: count who got in.
@@ -107,7 +104,6 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
     if stormed {
         send_lines(&mut writers, base, rate, lines);
         // Every line delivered, or 5 s without one more.
-        let expected = expected_lines * clients as u64;
         let done = || shared.lines.load(Ordering::Relaxed) >= expected;
         wait_while_moving(&shared.lines, done);
         cpu = Some(server.proc.cpu_now() - cpu_before);
@@ -122,7 +118,6 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
         let i = ((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1));
         lat.get(i).map(|&ns| ns as f64 / 1e6)
     };
-    let expected = expected_lines * clients as u64;
     vec![
         metric("joined", joined as f64),
         metric("connect s", connect_s),
@@ -168,8 +163,23 @@ fn send_lines(writers: &mut [TcpStream], base: Instant, rate: u64, lines: u64) {
                 thread::sleep(next - now);
             }
             let line = format!("M {id} {seq} {}\n", stamp(base));
-            let _ = w.write_all(line.as_bytes());
+            write_line(w, line.as_bytes());
             next += interval;
+        }
+    }
+}
+
+/// Writes a whole line. The socket shares its file description with the reader's, which
+/// tokio made non-blocking, so a full send buffer returns `WouldBlock`: wait and go on
+/// rather than cut the line.
+fn write_line(w: &mut TcpStream, mut line: &[u8]) {
+    while !line.is_empty() {
+        match w.write(line) {
+            Ok(n) => line = &line[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_micros(100))
+            }
+            Err(_) => return,
         }
     }
 }

@@ -374,14 +374,11 @@ impl Hub {
         let mut last_progress = Instant::now();
         let probe = writer.unread_probe();
         while !batch.is_empty() {
-            // A vector, not an array: the slices live across an await, so an array would sit in
-            // every idle client's task (1 KiB each).
             let slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
-            let slices = &slices[..];
             // Most writes go through at once: only a full socket needs the stall timer.
-            let written = match writer.try_write_vectored(slices) {
+            let written = match writer.try_write_vectored(&slices) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let write = writer.write_vectored(slices);
+                    let write = writer.write_vectored(&slices);
                     self.unless_stalled(client, &mut last_progress, probe, write)
                         .await?
                 }

@@ -181,7 +181,7 @@ pub enum WriteHalf {
     Unix(unix::OwnedWriteHalf),
     Udp(Arc<UdpSocket>),
     UnixDgram(Arc<UnixDatagram>),
-    /// The session's writing half, and its socket's descriptor for [`WriteHalf::unread`].
+    /// The session's writing half, and its socket's descriptor for [`WriteHalf::unread_probe`].
     Tls(tokio::io::WriteHalf<TlsStream>, RawFd),
 }
 
