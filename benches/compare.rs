@@ -10,7 +10,9 @@
 //! ```
 //!
 //! Scenarios: `bulk` (file -> client -> listener -> /dev/null), `pipe` (the same through
-//! `cat |`), `fanout` (broker, 1 sender, 100 and 500 receivers), `chat` (a checked join storm,
+//! `cat |`), `tls` (bulk with `--ssl` at both ends), `handshakes` (`-l -k --ssl`, short-lived
+//! clients doing full handshakes), `udp` (1,400-byte and 16 KiB datagrams flooding `-u -l`),
+//! `exec` (`-l -k -e /bin/cat`, short connections), `fanout` (broker, 1 sender, 100 and 500 receivers), `chat` (a checked join storm,
 //! then latency at 100 x 10 lines/s, 500, 1,000 and 2,000 x 1 line/s; `--quick`: the first
 //! two), `conns` (19,000 idle broker clients, memory per client; `--quick`: 2,000),
 //! `burst` (5,000 clients connecting at once: time until all are accepted, listen overflows),
@@ -28,8 +30,19 @@ struct Options {
     scenarios: Vec<String>,
 }
 
-const ALL: [&str; 8] = [
-    "bulk", "pipe", "fanout", "chat", "conns", "burst", "slow", "startup",
+const ALL: [&str; 12] = [
+    "bulk",
+    "pipe",
+    "tls",
+    "handshakes",
+    "udp",
+    "exec",
+    "fanout",
+    "chat",
+    "conns",
+    "burst",
+    "slow",
+    "startup",
 ];
 
 fn options() -> Options {
@@ -167,13 +180,41 @@ fn main() {
                 "bulk: file -> client -> listener -> /dev/null",
                 &opts,
                 &targets,
-                |t| bulk(t, &corpus, false),
+                |t| bulk(t, &corpus, false, &[]),
             ),
             "pipe" => compare(
                 "bulk through a pipe: cat file | client -> listener",
                 &opts,
                 &targets,
-                |t| bulk(t, &corpus, true),
+                |t| bulk(t, &corpus, true, &[]),
+            ),
+            "tls" => compare(
+                "TLS bulk: file -> client --ssl -> listener --ssl -> /dev/null",
+                &opts,
+                &targets,
+                |t| bulk(t, &corpus, false, &["--ssl"]),
+            ),
+            "handshakes" => compare(
+                "TLS handshakes: -l -k --ssl, short-lived clients",
+                &opts,
+                &targets,
+                |t| handshakes(t, if opts.quick { 3.0 } else { 10.0 }),
+            ),
+            "udp" => {
+                for size in [1400, 16 << 10] {
+                    compare(
+                        &format!("UDP: {size}-byte datagrams -> -u -l"),
+                        &opts,
+                        &targets,
+                        |t| udp(t, size, if opts.quick { 2.0 } else { 5.0 }),
+                    );
+                }
+            }
+            "exec" => compare(
+                "exec service: -l -k -e /bin/cat, short connections of 1 KiB",
+                &opts,
+                &targets,
+                |t| exec_service(t, if opts.quick { 3.0 } else { 10.0 }),
             ),
             "fanout" => {
                 for receivers in [100, 500] {

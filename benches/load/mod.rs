@@ -2,8 +2,10 @@
 //! loopback clients, integrity checks and measurements from /proc.
 
 mod chat;
+mod services;
 
 pub use chat::chat;
+pub use services::{exec_service, handshakes, udp};
 use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -174,7 +176,7 @@ impl Proc {
         }
     }
 
-    /// CPU seconds used so far (from /proc).
+    /// CPU seconds used so far (from /proc), its reaped children's included (exec services).
     pub fn cpu_now(&self) -> f64 {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
@@ -192,7 +194,7 @@ impl Proc {
         };
         // SAFETY: sysconf has no preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        (ticks(11) + ticks(12)) / hz
+        (ticks(11) + ticks(12) + ticks(13) + ticks(14)) / hz
     }
 
     /// A `/proc/PID/status` figure in KiB (`VmRSS`, `VmHWM`).
@@ -306,12 +308,12 @@ fn file_checksum(path: &std::path::Path) -> (u64, u64) {
     }
 }
 
-/// file (or `cat file |`) -> client -> listener -> /dev/null. Before its first timed run, each
-/// target also sends the file to a listener writing to a file (untimed), and the checksums are
-/// compared.
-pub fn bulk(target: &Target, corpus: &Corpus, through_pipe: bool) -> Metrics {
+/// file (or `cat file |`) -> client -> listener -> /dev/null, both ends given `options` (such
+/// as `--ssl`). Before its first timed run, each target also sends the file to a listener
+/// writing to a file (untimed), and the checksums are compared.
+pub fn bulk(target: &Target, corpus: &Corpus, through_pipe: bool, options: &[&str]) -> Metrics {
     static VERIFIED: Mutex<Vec<(String, bool)>> = Mutex::new(Vec::new());
-    let key = format!("{}-{through_pipe}", target.label);
+    let key = format!("{}-{through_pipe}-{options:?}", target.label);
     let known = VERIFIED
         .lock()
         .unwrap()
@@ -323,7 +325,7 @@ pub fn bulk(target: &Target, corpus: &Corpus, through_pipe: bool) -> Metrics {
         None => {
             let out_path = corpus.path.with_extension("out");
             let file = std::fs::File::create(&out_path).unwrap();
-            let ok = transfer(target, corpus, through_pipe, Stdio::from(file)).is_some()
+            let ok = transfer(target, corpus, through_pipe, options, Stdio::from(file)).is_some()
                 && file_checksum(&corpus.path) == file_checksum(&out_path);
             let _ = std::fs::remove_file(&out_path);
             VERIFIED.lock().unwrap().push((key, ok));
@@ -331,7 +333,7 @@ pub fn bulk(target: &Target, corpus: &Corpus, through_pipe: bool) -> Metrics {
         }
     };
     let gb = corpus.len as f64 / 1e9;
-    let (secs, cpu) = match transfer(target, corpus, through_pipe, Stdio::null()) {
+    let (secs, cpu) = match transfer(target, corpus, through_pipe, options, Stdio::null()) {
         Some((secs, cpu)) => (Some(secs), Some(cpu)),
         None => (None, None),
     };
@@ -347,13 +349,16 @@ fn transfer(
     target: &Target,
     corpus: &Corpus,
     through_pipe: bool,
+    options: &[&str],
     sink: Stdio,
 ) -> Option<(f64, f64)> {
-    let mut server = Server::start(target, &["-l"], sink);
+    let mut server = Server::start(target, &[&["-l"], options].concat(), sink);
     let started = Instant::now();
     let mut feeder = None;
     let mut client_cmd = Command::new(&target.path);
-    client_cmd.args(["127.0.0.1", &server.port.to_string()]);
+    client_cmd
+        .args(options)
+        .args(["127.0.0.1", &server.port.to_string()]);
     client_cmd.stdout(Stdio::null()).stderr(Stdio::null());
     if through_pipe {
         let mut cat = Command::new("cat");
