@@ -159,7 +159,20 @@ fn bind(addr: SocketAddr) -> Result<UdpSocket, Failure> {
     }
     socket.bind(&addr.into()).map_err(bind_error)?;
     socket.set_nonblocking(true).map_err(bind_error)?;
+    widen_receive_queue(&socket);
     UdpSocket::from_std(socket.into()).map_err(bind_error)
+}
+
+/// Bytes of datagrams a UDP socket may hold for us. The system default (about 200 KB, some
+/// 150 full-size datagrams) overflows whenever this process is not scheduled for a moment
+/// while a fast sender goes on; the kernel caps the request at `net.core.rmem_max`.
+const RECEIVE_QUEUE: usize = 4 << 20;
+
+/// Asks for [`RECEIVE_QUEUE`]; a smaller queue still works, so a refusal is not an error.
+fn widen_receive_queue(socket: &Socket) {
+    if socket.recv_buffer_size().is_ok_and(|n| n < RECEIVE_QUEUE) {
+        let _ = socket.set_recv_buffer_size(RECEIVE_QUEUE);
+    }
 }
 
 /// Waits for a datagram on any of the (one or two) listening sockets.
@@ -286,7 +299,10 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
 /// A connected datagram socket: UDP, or a Unix datagram socket (`-U -u`).
 pub(crate) trait Datagrams: std::os::fd::AsFd + Sized {
     async fn send(&self, datagram: &[u8]) -> io::Result<usize>;
-    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Receives one datagram into `buf`'s spare capacity.
+    async fn recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
+    /// The same without waiting: `WouldBlock` when nothing is queued.
+    fn try_recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
 
     /// An error the kernel holds for the socket (an ICMP refusal of a datagram already sent),
     /// asked of the kernel directly, whether or not the runtime has seen the socket wake.
@@ -299,8 +315,11 @@ impl Datagrams for UdpSocket {
     async fn send(&self, datagram: &[u8]) -> io::Result<usize> {
         UdpSocket::send(self, datagram).await
     }
-    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        UdpSocket::recv(self, buf).await
+    async fn recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        UdpSocket::recv_buf(self, buf).await
+    }
+    fn try_recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        UdpSocket::try_recv_buf(self, buf)
     }
 }
 
@@ -308,8 +327,11 @@ impl Datagrams for UnixDatagram {
     async fn send(&self, datagram: &[u8]) -> io::Result<usize> {
         UnixDatagram::send(self, datagram).await
     }
-    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        UnixDatagram::recv(self, buf).await
+    async fn recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        UnixDatagram::recv_buf(self, buf).await
+    }
+    fn try_recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        UnixDatagram::try_recv_buf(self, buf)
     }
 }
 
@@ -437,7 +459,7 @@ async fn session(
     }
     let mut stdin = (!cfg.recv_only).then(stdio::spawn_stdin);
     let mut crlf = cfg.crlf.then(Crlf::default);
-    let mut buf = vec![0u8; 1 << 16];
+    let mut batch = BytesMut::new();
     let mut quit_at: Option<Instant> = None;
     let mut last_read = Instant::now();
     let idle = cfg.idle_timeout;
@@ -483,7 +505,7 @@ async fn session(
                     sent += socket.send(datagram).await.map_err(io_failure)? as u64;
                 }
             }
-            got = socket.recv(&mut buf), if !cfg.send_only || listening => {
+            got = socket.recv_buf(with_room(&mut batch)), if !cfg.send_only || listening => {
                 last_read = Instant::now();
                 let n = got.map_err(io_failure)?;
                 received += n as u64;
@@ -494,12 +516,22 @@ async fn session(
                     }
                     break;
                 }
-                cfg.log.record(&buf[..n]);
-                if let Some(delay) = cfg.delay {
-                    tokio::time::sleep(delay).await;
-                }
-                if !cfg.send_only && stdout.write(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                cfg.log.record(&batch);
+                let end = match cfg.delay {
+                    Some(delay) => {
+                        tokio::time::sleep(delay).await;
+                        GatherEnd::Drained
+                    }
+                    None => gather_queued(&socket, &mut batch, cfg, listening, &mut received),
+                };
+                let data = batch.split().freeze();
+                if !cfg.send_only && stdout.write(data).await.is_err() {
                     return Ok(0);
+                }
+                match end {
+                    GatherEnd::Drained => {}
+                    GatherEnd::EmptyDatagram => break,
+                    GatherEnd::Failed(e) => return Err(io_failure(e)),
                 }
             }
             _ = tokio::time::sleep_until(quit_at.unwrap_or_else(Instant::now)), if quit_at.is_some() => {
@@ -522,6 +554,60 @@ async fn session(
         log_totals(sent, received, started);
     }
     Ok(0)
+}
+
+/// Room reserved for each receive: more than the largest datagram, so none is cut.
+const DATAGRAM_ROOM: usize = 1 << 16;
+/// Datagrams already queued behind one just received are gathered up to this many bytes into
+/// one stdout write: a hand-off to the stdout thread per datagram costs more than the receive.
+const GATHER_BYTES: usize = 256 << 10;
+
+/// `batch` with spare capacity for one more whole datagram (for a whole gathering when empty,
+/// so that gathering never moves the bytes).
+fn with_room(batch: &mut BytesMut) -> &mut BytesMut {
+    let room = if batch.is_empty() {
+        GATHER_BYTES + DATAGRAM_ROOM
+    } else {
+        DATAGRAM_ROOM
+    };
+    batch.reserve(room);
+    batch
+}
+
+/// How gathering queued datagrams ended.
+enum GatherEnd {
+    /// Nothing more is queued, or the batch is full.
+    Drained,
+    /// A client got an empty datagram, which ends it (after what came before it).
+    EmptyDatagram,
+    /// The socket reported an error (such as an ICMP refusal); it ends the session after the
+    /// data before it.
+    Failed(io::Error),
+}
+
+/// Takes the datagrams already queued on `socket` into `batch` without waiting, up to
+/// [`GATHER_BYTES`], logging each one on its own and counting it in `received`.
+fn gather_queued(
+    socket: &impl Datagrams,
+    batch: &mut BytesMut,
+    cfg: &Config,
+    listening: bool,
+    received: &mut u64,
+) -> GatherEnd {
+    while batch.len() < GATHER_BYTES {
+        let start = batch.len();
+        match socket.try_recv_buf(with_room(batch)) {
+            Ok(0) if listening => {}
+            Ok(0) => return GatherEnd::EmptyDatagram,
+            Ok(n) => {
+                *received += n as u64;
+                cfg.log.record(&batch[start..]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return GatherEnd::Failed(e),
+        }
+    }
+    GatherEnd::Drained
 }
 
 /// What stdin's EOF does to a UDP session.
