@@ -96,6 +96,7 @@ macro_rules! say {
 /// quiet end, and callers check for that first.
 pub fn output_failed(err: &std::io::Error) -> ! {
     crate::say!("write: {}", strerror(err));
+    crate::io::exec::end_children();
     std::process::exit(2)
 }
 

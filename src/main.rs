@@ -27,6 +27,7 @@ static RECORD_CLOSED_FDS: extern "C" fn() = {
 
 fn main() {
     io::stdio::ensure_standard_fds(CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed));
+    sys::close_inherited_on_exec();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // A `--lua-exec` child: this binary again, running the script on the connection.
     if let [_, flag, script] = args.as_slice()
@@ -73,7 +74,15 @@ fn run(args: &cli::Cli) -> i32 {
         Ok(rt) => rt,
         Err(e) => return error::report(&anyhow::anyhow!("starting the runtime: {e}")),
     };
-    match runtime.block_on(mode::run(cfg)) {
+    let runs_children = cfg.exec.is_some();
+    let outcome = runtime.block_on(async {
+        if runs_children {
+            io::exec::pass_termination_signals_on();
+        }
+        mode::run(cfg).await
+    });
+    io::exec::end_children();
+    match outcome {
         Ok(code) => code,
         Err(err) => error::report(&err),
     }

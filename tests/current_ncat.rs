@@ -301,15 +301,42 @@ fn signals_end_exec_children_and_finished_children_are_reaped() {
 
     drop(listener);
 
-    // A child that never reads its stdin, so only the signal can end it.
-    let (mut listener, port) =
-        Proc::listen(&["-l", "-k", "-e", "/bin/sleep 1000", "127.0.0.1", "0"]);
+    // A child that never reads its stdin, so only a signal can end it. The server itself
+    // still ends by the signal it got (same status as without a handler).
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let (mut listener, port) =
+            Proc::listen(&["-l", "-k", "-e", "/bin/sleep 1000", "127.0.0.1", "0"]);
+        let pid = listener.child.id();
+        let _held = connect(port);
+        let child = wait_for(|| children_of(pid).first().copied()).expect("a child for the client");
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(pid as i32, signal) };
+        let status = listener.wait_exit();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(signal)
+        );
+        wait_for(|| has_ended(child).then_some(())).expect("the exec child ended with the server");
+    }
+}
+
+/// A `-k -e` server that ends on its own (here `-i`) ends its children too.
+#[test]
+fn exec_children_end_when_the_server_exits() {
+    let (mut listener, port) = Proc::listen(&[
+        "-l",
+        "-k",
+        "-i",
+        "500ms",
+        "-e",
+        "/bin/sleep 1000",
+        "127.0.0.1",
+        "0",
+    ]);
     let pid = listener.child.id();
     let _held = connect(port);
     let child = wait_for(|| children_of(pid).first().copied()).expect("a child for the client");
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    listener.wait_exit();
+    assert_eq!(listener.wait_exit().code(), Some(2));
     wait_for(|| has_ended(child).then_some(())).expect("the exec child ended with the server");
 }
 

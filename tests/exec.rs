@@ -83,6 +83,32 @@ fn children_inherit_only_stdio() {
     let _ = std::fs::remove_file(&log);
 }
 
+/// A descriptor the server inherited without close-on-exec (fd 9 here) does not reach the
+/// children either.
+#[test]
+fn children_do_not_get_what_the_server_inherited() {
+    use std::os::unix::process::CommandExt;
+    let mut command = ncat();
+    command.args(["-v", "-lk", "-c", "ls /proc/self/fd", "127.0.0.1", "0"]);
+    // SAFETY: dup2 only, between fork and exec; the new descriptor is not close-on-exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::dup2(2, 9);
+            Ok(())
+        });
+    }
+    let listener = Proc::spawn_command(command);
+    listener.wait_stderr("Listening on ");
+    let mut conn = connect(listener.listening_port());
+    let got = String::from_utf8(read_to_end(&mut conn)).unwrap();
+    let fds: Vec<&str> = got.lines().collect();
+    assert!(!fds.is_empty());
+    assert!(
+        fds.iter().all(|fd| ["0", "1", "2", "3"].contains(fd)),
+        "{fds:?}"
+    );
+}
+
 #[test]
 fn keep_open_runs_a_child_per_client_within_max_conns() {
     let (listener, port) = Proc::listen(&[

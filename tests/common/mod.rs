@@ -138,14 +138,18 @@ impl Proc {
 
     pub fn listen_with(args: &[&str], null_stdin: bool) -> (Proc, u16) {
         let proc = Self::start_listener(args, null_stdin);
-        let port = proc
-            .stderr()
+        let port = proc.listening_port();
+        (proc, port)
+    }
+
+    /// The port of the first `Listening on` line so far.
+    pub fn listening_port(&self) -> u16 {
+        self.stderr()
             .lines()
             .find(|l| l.contains("Listening on "))
             .and_then(|l| l.rsplit(':').next())
             .and_then(|p| p.trim().parse().ok())
-            .expect("a port in the Listening line");
-        (proc, port)
+            .expect("a port in the Listening line")
     }
 
     /// Spawns with `-v` added and waits for the first `Listening on` line.
