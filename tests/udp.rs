@@ -215,3 +215,67 @@ fn keep_open_exec_runs_a_child_per_peer() {
     assert_eq!(pid(&a1), pid(&a2), "a peer keeps its child");
     assert_ne!(pid(&a1), pid(&b1), "each peer has its own child");
 }
+
+/// Stops `proc` (SIGSTOP) while `work` runs, so that what `work` sends queues in the kernel.
+fn while_stopped(proc: &Proc, work: impl FnOnce()) {
+    let pid = proc.child.id() as i32;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    work();
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+}
+
+/// A burst queued while the listener cannot read arrives whole and in order once it runs
+/// again, and an empty datagram among it is skipped. The listener widens its receive queue
+/// (up to `net.core.rmem_max`, to which the burst is sized) so the burst fits.
+#[test]
+fn a_burst_queued_while_the_listener_is_stopped_arrives_whole() {
+    let (listener, port) = Proc::listen(&["-u", "-l", "127.0.0.1", "0"]);
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.connect(("127.0.0.1", port)).unwrap();
+    peer.send(b"first\n").unwrap();
+    assert_eq!(listener.wait_stdout_len(6), b"first\n");
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(212_992);
+    let count = (rmem_max / 4 / 1400).clamp(16, 1000) as u64;
+    let mut expected = b"first\n".to_vec();
+    while_stopped(&listener, || {
+        for i in 0..count {
+            if i == count / 2 {
+                peer.send(b"").unwrap();
+            }
+            let datagram = pattern(1400, i);
+            peer.send(&datagram).unwrap();
+            expected.extend_from_slice(&datagram);
+        }
+    });
+    let got = listener.wait_stdout_len(expected.len());
+    assert_eq!(got.len(), expected.len(), "of {count} datagrams");
+    assert!(got == expected, "datagrams cut, lost or out of order");
+}
+
+/// A client ends at an empty datagram even when more are queued behind it, after printing
+/// everything before it.
+#[test]
+fn a_client_ends_at_an_empty_datagram_queued_behind_others() {
+    let (srv, port) = server();
+    let mut client = Proc::spawn(&["-u", "127.0.0.1", &port], false);
+    client.write_stdin(b"hi\n");
+    let mut buf = [0u8; 16];
+    let (_, peer) = srv.recv_from(&mut buf).unwrap();
+    let mut expected = Vec::new();
+    while_stopped(&client, || {
+        for i in 0..50 {
+            let datagram = pattern(1000, i);
+            srv.send_to(&datagram, peer).unwrap();
+            expected.extend_from_slice(&datagram);
+        }
+        srv.send_to(b"", peer).unwrap();
+        srv.send_to(b"not printed\n", peer).unwrap();
+    });
+    assert!(client.wait_exit().success());
+    assert!(client.wait_stdout_closed() == expected);
+}

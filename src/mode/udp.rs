@@ -94,6 +94,7 @@ async fn open_connected(cfg: &Config, target: SocketAddr) -> anyhow::Result<UdpS
         cfg.source_port.unwrap_or(0),
     );
     let socket = UdpSocket::bind(local).await.map_err(io_failure)?;
+    widen_receive_queue(socket2::SockRef::from(&socket));
     socket.set_broadcast(true).map_err(io_failure)?;
     socket.connect(target).await.map_err(io_failure)?;
     tracing::info!("Connected to {}.", show_addr(&target));
@@ -159,7 +160,7 @@ fn bind(addr: SocketAddr) -> Result<UdpSocket, Failure> {
     }
     socket.bind(&addr.into()).map_err(bind_error)?;
     socket.set_nonblocking(true).map_err(bind_error)?;
-    widen_receive_queue(&socket);
+    widen_receive_queue(socket2::SockRef::from(&socket));
     UdpSocket::from_std(socket.into()).map_err(bind_error)
 }
 
@@ -169,7 +170,7 @@ fn bind(addr: SocketAddr) -> Result<UdpSocket, Failure> {
 const RECEIVE_QUEUE: usize = 4 << 20;
 
 /// Asks for [`RECEIVE_QUEUE`]; a smaller queue still works, so a refusal is not an error.
-fn widen_receive_queue(socket: &Socket) {
+fn widen_receive_queue(socket: socket2::SockRef<'_>) {
     if socket.recv_buffer_size().is_ok_and(|n| n < RECEIVE_QUEUE) {
         let _ = socket.set_recv_buffer_size(RECEIVE_QUEUE);
     }
