@@ -4,6 +4,7 @@ pub mod access;
 pub mod connect;
 pub mod der;
 pub mod listener;
+pub mod read_ahead;
 pub mod resolve;
 pub mod stream;
 pub mod tls;

@@ -1,6 +1,7 @@
 //! One stream type for every connection the program handles (TCP, Unix domain, TLS over TCP),
 //! so the pump, the hub and exec relays are written once.
 
+use crate::net::read_ahead::ReadAhead;
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -13,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UdpSocket, UnixDatagram, UnixStream, tcp, unix};
 
 /// A TLS session over TCP, client or server side.
-pub type TlsStream = tokio_rustls::TlsStream<TcpStream>;
+pub type TlsStream = tokio_rustls::TlsStream<ReadAhead<TcpStream>>;
 
 /// The largest UDP payload over IPv4: longer writes are cut to this size.
 pub const MAX_DATAGRAM: usize = 65_507;
@@ -74,7 +75,7 @@ impl Stream {
             Stream::Unix(s) => Endpoint::Unix(unix_path(s.local_addr().ok())),
             Stream::Udp(s) => Stream::ip_endpoint(s.local_addr()),
             Stream::UnixDgram(s) => Endpoint::Unix(unix_path(s.local_addr().ok())),
-            Stream::Tls(s) => Stream::ip_endpoint(s.get_ref().0.local_addr()),
+            Stream::Tls(s) => Stream::ip_endpoint(s.get_ref().0.get_ref().local_addr()),
         }
     }
 
@@ -102,7 +103,7 @@ impl Stream {
             Stream::Unix(s) => Endpoint::Unix(unix_path(s.peer_addr().ok())),
             Stream::Udp(s) => Stream::ip_endpoint(s.peer_addr()),
             Stream::UnixDgram(s) => Endpoint::Unix(unix_path(s.peer_addr().ok())),
-            Stream::Tls(s) => Stream::ip_endpoint(s.get_ref().0.peer_addr()),
+            Stream::Tls(s) => Stream::ip_endpoint(s.get_ref().0.get_ref().peer_addr()),
         }
     }
 
@@ -110,7 +111,7 @@ impl Stream {
     pub fn set_nodelay(&self) {
         let tcp = match self {
             Stream::Tcp(s) => s,
-            Stream::Tls(s) => s.get_ref().0,
+            Stream::Tls(s) => s.get_ref().0.get_ref(),
             _ => return,
         };
         let _ = tcp.set_nodelay(true);
@@ -135,7 +136,7 @@ impl Stream {
                 (ReadHalf::UnixDgram(s.clone()), WriteHalf::UnixDgram(s))
             }
             Stream::Tls(s) => {
-                let fd = s.get_ref().0.as_raw_fd();
+                let fd = s.get_ref().0.get_ref().as_raw_fd();
                 let (r, w) = tokio::io::split(*s);
                 (ReadHalf::Tls(r), WriteHalf::Tls(w, fd))
             }

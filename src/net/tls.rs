@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::error::Failure;
+use crate::net::read_ahead::ReadAhead;
 use crate::net::stream::{Stream, TlsStream};
 
 /// The `--ssl*` options, checked.
@@ -238,7 +239,7 @@ pub async fn accept(acceptor: &TlsAcceptor, tcp: TcpStream) -> std::io::Result<S
             "wrong version number",
         ));
     }
-    let tls = acceptor.accept(tcp).await?;
+    let tls = acceptor.accept(ReadAhead::new(tcp)).await?;
     Ok(Stream::Tls(Box::new(TlsStream::Server(tls))))
 }
 
@@ -312,7 +313,7 @@ impl Client {
             .ok()
             .or_else(|| peer_ip.map(ServerName::from))
             .ok_or_else(|| Failure::fatal(format!("Invalid TLS server name \"{name}\".")))?;
-        let handshake = self.connector.connect(server_name, tcp);
+        let handshake = self.connector.connect(server_name, ReadAhead::new(tcp));
         let tls = match tokio::time::timeout(timeout, handshake).await {
             Err(_) => return Err(Failure::network("TIMEOUT.")),
             Ok(Ok(tls)) => tls,
@@ -333,7 +334,8 @@ impl Client {
                 });
             }
         };
-        let (tcp, session) = tls.get_ref();
+        let (transport, session) = tls.get_ref();
+        let tcp = transport.get_ref();
         if let Some(failure) = self.verifier.take_failure() {
             failure.report();
         }
