@@ -8,11 +8,12 @@
 //! `NCAT_PROTO`.
 //!
 //! Children are started without running any code of ours between fork and exec, which lets
-//! the standard library use `posix_spawn` (a `vfork`-style clone that copies no page tables:
-//! a `-l -k -e` service spends a third less CPU per connection than with `fork`). They end
+//! the standard library use `posix_spawn` (a `vfork`-style clone, which copies no page tables
+//! only to throw them away at the exec). They end
 //! with this program: a termination signal is passed on to them before it takes effect here
 //! (as in Ncat 7.991), and whatever children remain get SIGTERM when it exits. Only a SIGKILL
-//! of this program leaves them running, until their stdin's EOF.
+//! of this program leaves them running, until their stdin's EOF. The spawn runs on a blocking
+//! thread, since `vfork` suspends the spawning thread until the child has exec'd.
 
 use bytes::BytesMut;
 use std::process::Stdio;
@@ -105,7 +106,7 @@ pub struct ChildIo {
 
 /// Starts the child for a connection between `local` and `remote`. A child that cannot be
 /// started reports `exec: <reason>` on stderr and behaves as one that exited at once.
-pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str) -> ChildIo {
+pub async fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str) -> ChildIo {
     // execv semantics: a name without a slash is a file in the current directory.
     let program = if cmd.program.contains('/') {
         cmd.program.clone()
@@ -125,9 +126,11 @@ pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     let (tx, output) = mpsc::channel(4);
-    match command.spawn() {
-        Ok(mut child) => {
-            let running = child.id().map(Running::register);
+    let spawned = tokio::task::spawn_blocking(move || Running::spawn(&mut command))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    match spawned {
+        Ok((mut child, running)) => {
             let stdin = child.stdin.take();
             let mut stdout = child.stdout.take();
             tokio::spawn(async move {
@@ -167,32 +170,55 @@ pub fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto: &str
     }
 }
 
-/// The children not yet reaped, which [`end_children`] signals. A reaped child's PID may be
-/// reused at once, so it leaves the set before anything else can run.
-static CHILDREN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+/// The children not yet reaped, which [`end_children`] signals.
+#[derive(Default)]
+struct Children {
+    /// Their PIDs. A reaped child's PID may be reused at once, so it leaves the list right
+    /// after it has been reaped, before anything else can signal it.
+    running: Vec<u32>,
+    /// Set once they are being ended: no child starts after that.
+    ending: bool,
+}
+
+/// Held across each spawn, so that a child is listed before a signal can be passed on.
+static CHILDREN: std::sync::Mutex<Children> = std::sync::Mutex::new(Children {
+    running: Vec::new(),
+    ending: false,
+});
+
+fn children() -> std::sync::MutexGuard<'static, Children> {
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A child in [`CHILDREN`] until this is dropped, right after it has been reaped.
-struct Running(u32);
+struct Running(Option<u32>);
 
 impl Running {
-    fn register(pid: u32) -> Running {
-        CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
-        Running(pid)
+    fn spawn(command: &mut Command) -> std::io::Result<(tokio::process::Child, Running)> {
+        let mut children = children();
+        if children.ending {
+            return Err(std::io::Error::other("the program is ending"));
+        }
+        let child = command.spawn()?;
+        let pid = child.id();
+        children.running.extend(pid);
+        Ok((child, Running(pid)))
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        CHILDREN
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|&pid| pid != self.0);
+        if let Some(pid) = self.0 {
+            children().running.retain(|&p| p != pid);
+        }
     }
 }
 
-/// Sends `signal` to every child not yet reaped.
+/// Sends `signal` to every child not yet reaped; none starts afterwards.
 fn signal_children(signal: libc::c_int) {
-    for &pid in CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+    let mut children = children();
+    children.ending = true;
+    for &pid in &children.running {
         // SAFETY: kill with a PID this program spawned and has not reaped (so not reused).
         unsafe { libc::kill(pid as libc::pid_t, signal) };
     }

@@ -26,7 +26,7 @@ pub async fn relay_with(
     cfg: &Config,
     first: Option<bytes::Bytes>,
 ) -> End {
-    let child = exec::spawn(cmd, &stream.local(), &stream.peer(), stream.proto());
+    let child = exec::spawn(cmd, &stream.local(), &stream.peer(), stream.proto()).await;
     if let Some(first) = first {
         cfg.log.record(&first);
         if child.input.write(first).await.is_err() {
