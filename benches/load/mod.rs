@@ -487,6 +487,26 @@ pub fn fanout(target: &Target, receivers: u64, per_receiver: u64) -> Metrics {
     ]
 }
 
+/// CPU seconds the whole machine has been busy (every process, the load's included), from
+/// the first line of /proc/stat.
+pub fn machine_busy_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait.
+    let busy: f64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    Some(busy / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64)
+}
+
 /// Nanoseconds since a common start, for latency stamps shared by all threads.
 fn stamp(base: Instant) -> u64 {
     base.elapsed().as_nanos() as u64
