@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Concurrent clients in the connection scenarios: enough to keep a server busy while some of
 /// them wait in the kernel.
-const CLIENTS: usize = 8;
+const CLIENTS: usize = 16;
 
 /// The `p`-quantile of `sorted` (ascending), in milliseconds from nanoseconds.
 fn quantile_ms(sorted: &[u64], p: f64) -> Option<f64> {
@@ -57,6 +57,18 @@ where
     let (mut times, failed) = runs.join().unwrap_or_default();
     times.sort_unstable();
     (times, failed)
+}
+
+/// Connects to `port` on 127.0.0.1 from the next of 62,500 loopback addresses (127.1.x.y).
+/// From one address, thousands of connections a second would soon leave most ports in
+/// TIME_WAIT, and the kernel's search for a free port would slow later rounds down.
+async fn connect_fresh(port: u16) -> Option<tokio::net::TcpStream> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let source = std::net::Ipv4Addr::new(127, 1, (n / 250 % 250) as u8, (n % 250 + 1) as u8);
+    let socket = tokio::net::TcpSocket::new_v4().ok()?;
+    socket.bind((source, 0).into()).ok()?;
+    socket.connect(([127, 0, 0, 1], port).into()).await.ok()
 }
 
 /// A certificate verifier that takes any certificate (the servers' are self-signed) but checks
@@ -127,9 +139,7 @@ pub fn handshakes(target: &Target, secs: f64) -> Metrics {
         let connector = connector.clone();
         async move {
             let t = Instant::now();
-            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .ok()?;
+            let tcp = connect_fresh(port).await?;
             let name = rustls::pki_types::ServerName::try_from("localhost").ok()?;
             let mut tls = connector.connect(name, tcp).await.ok()?;
             let handshake = t.elapsed().as_nanos() as u64;
@@ -170,9 +180,7 @@ pub fn exec_service(target: &Target, secs: f64) -> Metrics {
         let message = message.clone();
         async move {
             let t = Instant::now();
-            let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .ok()?;
+            let mut tcp = connect_fresh(port).await?;
             tcp.write_all(&message).await.ok()?;
             let mut echoed = vec![0u8; message.len()];
             tcp.read_exact(&mut echoed).await.ok()?;
