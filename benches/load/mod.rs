@@ -204,6 +204,15 @@ impl Proc {
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
+    /// Whether the process has exited (a zombie not yet reaped, or gone).
+    pub fn ended(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).map_or(true, |stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
+    }
+
     pub fn alive(&mut self) -> bool {
         !self.reaped && self.child.try_wait().ok().flatten().is_none()
     }
@@ -274,11 +283,11 @@ impl Server {
         TcpStream::connect(("127.0.0.1", self.port))
     }
 
-    /// Waits until the server has logged `n` accepted connections.
+    /// Waits until the server has logged `n` accepted connections (false if it ends first).
     pub fn wait_accepted(&self, n: u64, limit: Duration) -> bool {
         let start = Instant::now();
         while self.accepted.load(Ordering::Relaxed) < n {
-            if start.elapsed() > limit {
+            if start.elapsed() > limit || self.proc.ended() {
                 return false;
             }
             thread::sleep(Duration::from_millis(2));
@@ -532,18 +541,21 @@ fn listen_overflows() -> Option<f64> {
 /// A burst of `count` clients opened at once from 10 threads against `--broker -m count`:
 /// how many got in, how long until the server had accepted them all, and how many the
 /// kernel dropped from a full listen queue meanwhile (each costs a 1 s SYN retransmission).
-pub fn burst(target: &Target, count: usize) -> Metrics {
+/// Opening stops after `budget`.
+pub fn burst(target: &Target, count: usize, budget: Duration) -> Metrics {
     let max = count.to_string();
     let server = Server::start(target, &["--broker", "-m", &max], Stdio::null());
-    let port = server.port;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], server.port));
     let overflows_before = listen_overflows();
     let started = Instant::now();
+    let deadline = started + budget;
     let openers: Vec<_> = (0..10)
         .map(|t| {
             thread::spawn(move || {
                 (t..count)
                     .step_by(10)
-                    .filter_map(|_| TcpStream::connect(("127.0.0.1", port)).ok())
+                    .take_while(|_| Instant::now() < deadline)
+                    .filter_map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok())
                     .collect::<Vec<_>>()
             })
         })
@@ -552,7 +564,7 @@ pub fn burst(target: &Target, count: usize) -> Metrics {
         .into_iter()
         .flat_map(|h| h.join().unwrap_or_default())
         .collect();
-    let all = server.wait_accepted(count as u64, Duration::from_secs(20));
+    let all = server.wait_accepted(count as u64, budget.min(Duration::from_secs(20)));
     let seconds = started.elapsed().as_secs_f64();
     let overflows = listen_overflows()
         .zip(overflows_before)
@@ -567,7 +579,9 @@ pub fn burst(target: &Target, count: usize) -> Metrics {
 }
 
 /// `count` idle clients held by a broker: how many it keeps, and its memory per client.
-pub fn idle(target: &Target, count: usize) -> Metrics {
+/// Connecting stops after `budget` (Ncat lets each broker client in more slowly than the one
+/// before: about 90 ms each at 1,000).
+pub fn idle(target: &Target, count: usize, budget: Duration) -> Metrics {
     let max = (count + 10).to_string();
     // Without -v: a line per connection would measure stderr, not the broker.
     let port = free_port();
@@ -587,8 +601,14 @@ pub fn idle(target: &Target, count: usize) -> Metrics {
     thread::sleep(Duration::from_millis(100));
     let rss_before = proc.status_kib("VmRSS").unwrap_or(0.0);
     let mut held = vec![first];
+    // A broker that stops accepting leaves connects waiting in SYN retransmissions: give up.
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + budget;
     for _ in 1..count {
-        match TcpStream::connect(("127.0.0.1", port)) {
+        if Instant::now() > deadline {
+            break;
+        }
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
             Ok(s) => held.push(s),
             Err(_) => break,
         }
@@ -621,9 +641,11 @@ pub fn idle(target: &Target, count: usize) -> Metrics {
 }
 
 fn probe_broker(port: u16) -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let limit = Duration::from_secs(2);
     let (Ok(mut a), Ok(mut b)) = (
-        TcpStream::connect(("127.0.0.1", port)),
-        TcpStream::connect(("127.0.0.1", port)),
+        TcpStream::connect_timeout(&addr, limit),
+        TcpStream::connect_timeout(&addr, limit),
     ) else {
         return false;
     };

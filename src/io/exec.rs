@@ -9,11 +9,11 @@
 //!
 //! Children are started without running any code of ours between fork and exec, which lets
 //! the standard library use `posix_spawn` (a `vfork`-style clone, which copies no page tables
-//! only to throw them away at the exec). They end
-//! with this program: a termination signal is passed on to them before it takes effect here
-//! (as in Ncat 7.991), and whatever children remain get SIGTERM when it exits. Only a SIGKILL
-//! of this program leaves them running, until their stdin's EOF. The spawn runs on a blocking
-//! thread, since `vfork` suspends the spawning thread until the child has exec'd.
+//! only to throw them away at the exec). The spawn runs on a blocking thread, since `vfork`
+//! suspends the spawning thread until the child has exec'd. Children end with this program:
+//! a termination signal is passed on to them before it takes effect here (as in Ncat 7.991),
+//! and whatever children remain get SIGTERM when it exits. Only a SIGKILL of this program
+//! leaves them running, until their stdin's EOF.
 
 use bytes::BytesMut;
 use std::process::Stdio;
@@ -171,7 +171,6 @@ pub async fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto
 }
 
 /// The children not yet reaped, which [`end_children`] signals.
-#[derive(Default)]
 struct Children {
     /// Their PIDs. A reaped child's PID may be reused at once, so it leaves the list right
     /// after it has been reaped, before anything else can signal it.
