@@ -27,7 +27,6 @@ static RECORD_CLOSED_FDS: extern "C" fn() = {
 
 fn main() {
     io::stdio::ensure_standard_fds(CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed));
-    sys::close_inherited_on_exec();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // A `--lua-exec` child: this binary again, running the script on the connection.
     if let [_, flag, script] = args.as_slice()
@@ -67,6 +66,10 @@ fn run(args: &cli::Cli) -> i32 {
         Err(failure) => return error::report(&failure.into()),
     };
     sys::raise_fd_limit();
+    let runs_children = cfg.exec.is_some();
+    if runs_children {
+        sys::close_inherited_on_exec();
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -74,7 +77,6 @@ fn run(args: &cli::Cli) -> i32 {
         Ok(rt) => rt,
         Err(e) => return error::report(&anyhow::anyhow!("starting the runtime: {e}")),
     };
-    let runs_children = cfg.exec.is_some();
     let outcome = runtime.block_on(async {
         if runs_children {
             io::exec::pass_termination_signals_on();
