@@ -300,9 +300,11 @@ fn tls_options(cli: &Cli, listen: bool, names: Vec<String>) -> Result<Option<Tls
     if listen && cli.ssl_alpn.is_some() {
         return fatal("ALPN is not supported in listen mode\n");
     }
-    let suites = match cli.ssl_ciphers.as_deref() {
-        Some(list) => Some(tls::parse_suites(list).map_err(Failure::Fatal)?),
-        None => None,
+    // DTLS runs on OpenSSL, which takes OpenSSL's cipher strings as Ncat does.
+    let (suites, cipher_list) = match cli.ssl_ciphers.as_deref() {
+        Some(list) if cli.udp => (None, Some(list.to_string())),
+        Some(list) => (Some(tls::parse_suites(list).map_err(Failure::Fatal)?), None),
+        None => (None, None),
     };
     let alpn = cli
         .ssl_alpn
@@ -320,6 +322,7 @@ fn tls_options(cli: &Cli, listen: bool, names: Vec<String>) -> Result<Option<Tls
         verify: cli.ssl_verify || !cli.ssl_trustfile.is_empty(),
         trustfile: cli.ssl_trustfile.first().map(PathBuf::from),
         suites,
+        cipher_list,
         servername: cli.ssl_servername.clone(),
         alpn,
         names,
@@ -350,14 +353,12 @@ fn udp_checks(cli: &Cli, listen: bool) -> Result<(), Failure> {
     if !cli.udp {
         return Ok(());
     }
-    if wants_tls(cli) {
-        return fatal(if listen {
-            "DTLS is not supported in listen mode\n"
-        } else {
-            "DTLS (--ssl with -u) is not supported."
-        });
+    if wants_tls(cli) && cli.zero_io {
+        return fatal("-z is not supported with DTLS (-u --ssl).");
     }
-    if cli.broker || cli.chat {
+    // Brokering runs on the hub, which DTLS sessions join as TCP clients do; plain UDP peers
+    // have no sessions to join with.
+    if (cli.broker || cli.chat) && !wants_tls(cli) {
         return fatal("UDP mode does not support connection brokering.");
     }
     if !cli.proxy.is_empty() || !cli.proxy_type.is_empty() {

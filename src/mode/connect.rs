@@ -3,7 +3,7 @@
 //! Ends with status 0 when the peer closes (stdout is closed at once) or, with `--send-only`,
 //! when stdin ends; with status 1 and Ncat's message when the socket fails.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -11,10 +11,11 @@ use crate::config::Config;
 use crate::error::{Failure, idle_expired, io_failure};
 use crate::io::pump::{self, End, Rules, UNTIL_LOCAL_EOF};
 use crate::io::stdio;
-use crate::mode::exec;
+use crate::mode::{exec, udp};
 use crate::net::connect::{Origin, connect, connect_unix};
+use crate::net::dtls;
 use crate::net::stream::Stream;
-use crate::net::tls;
+use crate::net::tls::{self, TlsOptions};
 use crate::proxy;
 use tracing::Level;
 
@@ -30,6 +31,13 @@ pub enum Target<'a> {
         port: u16,
     },
     Unix(&'a Path),
+    /// DTLS over UDP (`-u --ssl`).
+    Dtls {
+        host: &'a str,
+        addrs: &'a [IpAddr],
+        port: u16,
+        tls: &'a TlsOptions,
+    },
 }
 
 pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
@@ -64,6 +72,17 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
             }
         }
         Target::Unix(path) => Stream::Unix(connect_unix(path).await?),
+        Target::Dtls {
+            host,
+            addrs,
+            port,
+            tls,
+        } => {
+            let dtls = dtls::Client::new(tls, tracing::enabled!(Level::INFO))?;
+            let target = SocketAddr::new(addrs[0], port);
+            let socket = udp::open_connected(cfg, target, false).await?;
+            dtls.handshake(socket, host, cfg.connect_timeout).await?
+        }
     };
     if let Some(cmd) = &cfg.exec {
         return match exec::relay(stream, cmd, cfg).await {

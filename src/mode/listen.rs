@@ -11,18 +11,23 @@ use crate::io::stdio;
 use crate::mode::exec::{self, Relays};
 use crate::mode::hub::{Hub, Settings};
 use crate::net::access::AccessList;
-use crate::net::listener::{self, Arrival, HandshakeFailed, log_connection};
+use crate::net::dtls;
+use crate::net::listener::{self, Arrival, Handshake, HandshakeFailed, log_connection};
 use crate::net::stream::{Endpoint, Stream};
 use crate::net::tls;
 use crate::proxy;
 
 pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
     // As in Ncat, the certificate is ready before the first socket listens.
-    let acceptor = cfg.tls.as_deref().map(tls::acceptor).transpose()?;
-    let listeners = listener::bind_all(endpoints, cfg.test_banner)?;
+    let handshake = match cfg.tls.as_deref() {
+        Some(opts) if cfg.udp => Some(Handshake::Dtls(Arc::new(dtls::Server::new(opts)?))),
+        Some(opts) => Some(Handshake::Tls(tls::acceptor(opts)?)),
+        None => None,
+    };
+    let listeners = listener::bind_all(endpoints, cfg.test_banner, cfg.udp)?;
     // Ncat's chat IDs are descriptor numbers: after stdio, the log files and the listeners.
     let first_id = 3 + cfg.log.files() + listeners.len() as u32;
-    let (accepting, mut incoming) = listener::accept_all(listeners, acceptor);
+    let (accepting, mut incoming) = listener::accept_all(listeners, handshake);
 
     if kind == ListenKind::Single {
         let (stream, _peer) = loop {

@@ -15,9 +15,23 @@ use crate::net::stream::Endpoint;
 /// Runs the configured mode and returns the exit status.
 pub async fn run(cfg: Config) -> anyhow::Result<i32> {
     match &cfg.mode {
-        Mode::Connect { addrs, port, .. } if cfg.udp => udp::connect(&cfg, addrs, *port).await,
+        Mode::Connect { host, addrs, port } if cfg.udp => match cfg.tls.as_deref() {
+            Some(tls) => {
+                let target = connect::Target::Dtls {
+                    host,
+                    addrs,
+                    port: *port,
+                    tls,
+                };
+                connect::run(&cfg, target).await
+            }
+            None => udp::connect(&cfg, addrs, *port).await,
+        },
         Mode::ConnectUnix { path } if cfg.udp => {
             udp::connect_unix(&cfg, path, cfg.unix_source.as_deref()).await
+        }
+        Mode::Listen { kind, endpoints } if cfg.udp && cfg.tls.is_some() => {
+            listen::run(&cfg, *kind, endpoints).await
         }
         Mode::Listen { kind, endpoints } if cfg.udp => match unix_path(endpoints) {
             Some(path) => udp::listen_unix(&cfg, path).await,

@@ -8,7 +8,6 @@
 //! not end it (as in Ncat 7.93).
 
 use bytes::{Bytes, BytesMut};
-use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -24,6 +23,7 @@ use crate::io::exec::ExecCommand;
 use crate::io::stdio::{self, Stdout};
 use crate::mode::exec::{self, Relays};
 use crate::mode::listen::admits;
+use crate::net::listener::bind_udp;
 use crate::net::resolve::show_addr;
 use crate::net::stream::{Endpoint, Stream};
 use crate::parse::QuitAfterEof;
@@ -44,7 +44,7 @@ pub async fn probe(
     let started = Instant::now();
     let mut any_open = false;
     for port in ports {
-        let socket = match open_connected(cfg, SocketAddr::new(addrs[0], port)).await {
+        let socket = match open_connected(cfg, SocketAddr::new(addrs[0], port), true).await {
             Ok(socket) => socket,
             Err(failure) => {
                 tracing::info!("{}", failure.to_string().trim_start_matches("Ncat: "));
@@ -75,7 +75,7 @@ pub async fn probe(
 }
 
 pub async fn connect(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i32> {
-    let socket = open_connected(cfg, SocketAddr::new(addrs[0], port)).await?;
+    let socket = open_connected(cfg, SocketAddr::new(addrs[0], port), true).await?;
     if let Some(cmd) = &cfg.exec {
         exec::relay(Stream::Udp(socket), cmd, cfg).await;
         return Ok(0);
@@ -84,7 +84,12 @@ pub async fn connect(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Resul
 }
 
 /// A UDP socket bound as `-s`/`-p` say and connected to `target`.
-async fn open_connected(cfg: &Config, target: SocketAddr) -> anyhow::Result<UdpSocket> {
+/// With `announce`, `-v` says `Connected to`; DTLS says `SSL connection to` instead, later.
+pub(crate) async fn open_connected(
+    cfg: &Config,
+    target: SocketAddr,
+    announce: bool,
+) -> anyhow::Result<UdpSocket> {
     let wildcard = match target {
         SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
@@ -94,10 +99,12 @@ async fn open_connected(cfg: &Config, target: SocketAddr) -> anyhow::Result<UdpS
         cfg.source_port.unwrap_or(0),
     );
     let socket = UdpSocket::bind(local).await.map_err(io_failure)?;
-    widen_receive_queue(socket2::SockRef::from(&socket));
+    crate::net::listener::widen_receive_queue(socket2::SockRef::from(&socket));
     socket.set_broadcast(true).map_err(io_failure)?;
     socket.connect(target).await.map_err(io_failure)?;
-    tracing::info!("Connected to {}.", show_addr(&target));
+    if announce {
+        tracing::info!("Connected to {}.", show_addr(&target));
+    }
     Ok(socket)
 }
 
@@ -106,7 +113,7 @@ fn bind_all(endpoints: &[Endpoint]) -> Result<Vec<UdpSocket>, Failure> {
     let mut sockets = Vec::new();
     for endpoint in endpoints {
         if let Endpoint::Ip(addr) = endpoint {
-            let socket = bind(*addr)?;
+            let socket = bind_udp(*addr)?;
             let local = socket.local_addr().unwrap_or(*addr);
             tracing::info!("Listening on {}", show_addr(&local));
             sockets.push(socket);
@@ -143,36 +150,6 @@ pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32>
         }
         let first = Bytes::copy_from_slice(&buf[..n]);
         return session(cfg, socket, Some(first), true).await;
-    }
-}
-
-fn bind(addr: SocketAddr) -> Result<UdpSocket, Failure> {
-    let bind_error =
-        |e: io::Error| Failure::Fatal(format!("bind to {}: {}.", show_addr(&addr), strerror(&e)));
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-        .map_err(bind_error)?;
-    socket.set_reuse_address(true).map_err(bind_error)?;
-    // `-u -l -k -e` binds a connected socket per peer on the same address; the kernel then
-    // delivers each peer's datagrams to its own socket.
-    socket.set_reuse_port(true).map_err(bind_error)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true).map_err(bind_error)?;
-    }
-    socket.bind(&addr.into()).map_err(bind_error)?;
-    socket.set_nonblocking(true).map_err(bind_error)?;
-    widen_receive_queue(socket2::SockRef::from(&socket));
-    UdpSocket::from_std(socket.into()).map_err(bind_error)
-}
-
-/// Bytes of datagrams a UDP socket may hold for us. The system default (about 200 KB, some
-/// 150 full-size datagrams) overflows whenever this process is not scheduled for a moment
-/// while a fast sender goes on; the kernel caps the request at `net.core.rmem_max`.
-const RECEIVE_QUEUE: usize = 4 << 20;
-
-/// Asks for [`RECEIVE_QUEUE`]; a smaller queue still works, so a refusal is not an error.
-fn widen_receive_queue(socket: socket2::SockRef<'_>) {
-    if socket.recv_buffer_size().is_ok_and(|n| n < RECEIVE_QUEUE) {
-        let _ = socket.set_recv_buffer_size(RECEIVE_QUEUE);
     }
 }
 
@@ -434,7 +411,7 @@ async fn relay_per_peer(
             continue;
         };
         let local = sockets[index].local_addr().map_err(io_failure)?;
-        let own = bind(local)?;
+        let own = bind_udp(local)?;
         own.connect(peer).await.map_err(io_failure)?;
         let first = Bytes::copy_from_slice(&buf[..n]);
         let (cfg, cmd) = (cfg.clone(), cmd.clone());

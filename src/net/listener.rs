@@ -4,13 +4,15 @@ use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::net::{TcpListener, UdpSocket, UnixListener};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::error::{Failure, strerror};
+use crate::net::dtls::{self, DatagramIo};
 use crate::net::resolve::show_addr;
 use crate::net::stream::{Endpoint, Stream};
 use crate::net::tls;
@@ -23,32 +25,63 @@ const BACKLOG: i32 = 4096;
 pub enum Listener {
     Tcp(TcpListener),
     Unix(UnixListener),
+    /// UDP for DTLS: each new peer gets a session socket of its own.
+    Dtls(dtls::Listener),
+}
+
+/// A new peer, before any handshake.
+enum Accepted {
+    Stream(Stream),
+    Datagrams(DatagramIo),
 }
 
 impl Listener {
-    async fn accept(&self) -> io::Result<(Stream, Endpoint)> {
+    async fn accept(&self) -> io::Result<(Accepted, Endpoint)> {
         match self {
             Listener::Tcp(l) => {
                 let (s, peer) = l.accept().await?;
-                Ok((Stream::Tcp(s), Endpoint::Ip(peer)))
+                Ok((Accepted::Stream(Stream::Tcp(s)), Endpoint::Ip(peer)))
             }
             Listener::Unix(l) => {
                 let (s, _) = l.accept().await?;
                 let stream = Stream::Unix(s);
                 let peer = stream.peer();
-                Ok((stream, peer))
+                Ok((Accepted::Stream(stream), peer))
+            }
+            Listener::Dtls(l) => {
+                let (io, peer) = l.accept().await?;
+                Ok((Accepted::Datagrams(io), peer))
             }
         }
     }
 }
 
+/// The server side of the handshake each client goes through, if any.
+#[derive(Clone)]
+pub enum Handshake {
+    Tls(TlsAcceptor),
+    Dtls(Arc<dtls::Server>),
+}
+
 /// Binds one listener per endpoint, in order, failing on the first that cannot be bound (as
 /// Ncat does). Prints `Listening on` with the real port (or the path) for each.
-pub fn bind_all(endpoints: &[Endpoint], test_banner: bool) -> Result<Vec<Listener>, Failure> {
+/// With `datagrams`, IP endpoints are bound as UDP sockets for DTLS.
+pub fn bind_all(
+    endpoints: &[Endpoint],
+    test_banner: bool,
+    datagrams: bool,
+) -> Result<Vec<Listener>, Failure> {
     endpoints
         .iter()
         .map(|endpoint| {
             let listener = match endpoint {
+                Endpoint::Ip(addr) if datagrams => {
+                    let socket = bind_udp(*addr)?;
+                    let local = socket.local_addr().unwrap_or(*addr);
+                    tracing::info!("Listening on {}", show_addr(&local));
+                    let open_error = |e: io::Error| Failure::Fatal(strerror(&e));
+                    Listener::Dtls(dtls::Listener::new(socket).map_err(open_error)?)
+                }
                 Endpoint::Ip(addr) => {
                     let listener = bind_tcp(*addr)?;
                     let local = listener.local_addr().unwrap_or(*addr);
@@ -91,6 +124,37 @@ fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, Failure> {
     TcpListener::from_std(socket.into()).map_err(open_error)
 }
 
+/// Binds a UDP socket with `SO_REUSEPORT`, so that sockets for single peers can be bound to the
+/// same address and connected to their peer (the kernel then routes each peer's datagrams to
+/// its own socket), and with a wide receive queue.
+pub fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, Failure> {
+    let bind_error =
+        |e: io::Error| Failure::Fatal(format!("bind to {}: {}.", show_addr(&addr), strerror(&e)));
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+        .map_err(bind_error)?;
+    socket.set_reuse_address(true).map_err(bind_error)?;
+    socket.set_reuse_port(true).map_err(bind_error)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(bind_error)?;
+    }
+    socket.bind(&addr.into()).map_err(bind_error)?;
+    socket.set_nonblocking(true).map_err(bind_error)?;
+    widen_receive_queue(socket2::SockRef::from(&socket));
+    UdpSocket::from_std(socket.into()).map_err(bind_error)
+}
+
+/// Bytes of datagrams a UDP socket may hold for us. The system default (about 200 KB, some
+/// 150 full-size datagrams) overflows whenever this process is not scheduled for a moment
+/// while a fast sender goes on; the kernel caps the request at `net.core.rmem_max`.
+const RECEIVE_QUEUE: usize = 4 << 20;
+
+/// Asks for [`RECEIVE_QUEUE`]; a smaller queue still works, so a refusal is not an error.
+pub fn widen_receive_queue(socket: socket2::SockRef<'_>) {
+    if socket.recv_buffer_size().is_ok_and(|n| n < RECEIVE_QUEUE) {
+        let _ = socket.set_recv_buffer_size(RECEIVE_QUEUE);
+    }
+}
+
 /// Binds a Unix stream socket. As in Ncat, an existing path is an error and the socket file is
 /// left in place at exit.
 fn bind_unix(path: &Path) -> Result<UnixListener, Failure> {
@@ -108,33 +172,32 @@ pub type Arrival = Result<(Stream, Endpoint), HandshakeFailed>;
 /// How long a client may take over its TLS handshake before it is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Accepts on every listener and delivers the connections on one channel; with `tls`, each
-/// connection's handshake runs in its own task, so a slow one holds up nobody. Dropping the
+/// Accepts on every listener and delivers the connections on one channel; with a handshake,
+/// each connection's runs in its own task, so a slow one holds up nobody. Dropping the
 /// returned `JoinSet` stops accepting and closes the listening sockets.
 pub fn accept_all(
     listeners: Vec<Listener>,
-    tls: Option<TlsAcceptor>,
+    handshake: Option<Handshake>,
 ) -> (JoinSet<()>, mpsc::Receiver<Arrival>) {
     let (tx, rx) = mpsc::channel(64);
     let mut tasks = JoinSet::new();
     for listener in listeners {
-        let (tx, tls) = (tx.clone(), tls.clone());
+        let (tx, handshake) = (tx.clone(), handshake.clone());
         tasks.spawn(async move {
             loop {
                 match listener.accept().await {
-                    Ok((stream, peer)) => match (&tls, stream) {
-                        (Some(acceptor), Stream::Tcp(tcp)) => {
-                            let (tx, acceptor) = (tx.clone(), acceptor.clone());
-                            tokio::spawn(async move {
-                                let _ = tx.send(handshake(&acceptor, tcp, peer).await).await;
-                            });
+                    Ok((Accepted::Stream(stream), peer)) if handshake.is_none() => {
+                        if tx.send(Ok((stream, peer))).await.is_err() {
+                            return;
                         }
-                        (_, stream) => {
-                            if tx.send(Ok((stream, peer))).await.is_err() {
-                                return;
-                            }
-                        }
-                    },
+                    }
+                    Ok((accepted, peer)) => {
+                        let (tx, handshake) = (tx.clone(), handshake.clone());
+                        tokio::spawn(async move {
+                            let arrival = server_handshake(handshake, accepted, peer).await;
+                            let _ = tx.send(arrival).await;
+                        });
+                    }
                     Err(e) => {
                         // Out of descriptors or memory: say so, keep serving the clients already
                         // connected, and retry shortly instead of spinning.
@@ -148,9 +211,23 @@ pub fn accept_all(
     (tasks, rx)
 }
 
-/// The server side of a client's TLS handshake.
-async fn handshake(acceptor: &TlsAcceptor, tcp: TcpStream, peer: Endpoint) -> Arrival {
-    let result = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls::accept(acceptor, tcp)).await;
+/// The server side of a client's TLS or DTLS handshake.
+async fn server_handshake(
+    handshake: Option<Handshake>,
+    accepted: Accepted,
+    peer: Endpoint,
+) -> Arrival {
+    let handshake = async {
+        match (handshake, accepted) {
+            (Some(Handshake::Tls(acceptor)), Accepted::Stream(Stream::Tcp(tcp))) => {
+                tls::accept(&acceptor, tcp).await
+            }
+            (Some(Handshake::Dtls(server)), Accepted::Datagrams(io)) => server.accept(io).await,
+            (_, Accepted::Stream(stream)) => Ok(stream),
+            (_, Accepted::Datagrams(_)) => Err(io::ErrorKind::Unsupported.into()),
+        }
+    };
+    let result = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await;
     match result.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())) {
         Ok(stream) => Ok((stream, peer)),
         Err(e) => {

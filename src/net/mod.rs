@@ -3,6 +3,7 @@
 pub mod access;
 pub mod connect;
 pub mod der;
+pub mod dtls;
 pub mod listener;
 pub mod read_ahead;
 pub mod resolve;

@@ -1,6 +1,7 @@
-//! One stream type for every connection the program handles (TCP, Unix domain, TLS over TCP),
+//! One stream type for every connection the program handles (TCP, Unix domain, UDP, TLS, DTLS),
 //! so the pump, the hub and exec relays are written once.
 
+use crate::net::dtls::{self, DtlsStream};
 use crate::net::read_ahead::ReadAhead;
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
@@ -31,6 +32,9 @@ pub enum Stream {
     UnixDgram(UnixDatagram),
     /// TLS over TCP, after the handshake.
     Tls(Box<TlsStream>),
+    /// DTLS over a connected UDP socket, after the handshake: a record per write, a record per
+    /// read (a close_notify reads as EOF).
+    Dtls(Box<DtlsStream>),
 }
 
 /// Who is at the other end (or this end) of a stream.
@@ -76,6 +80,7 @@ impl Stream {
             Stream::Udp(s) => Stream::ip_endpoint(s.local_addr()),
             Stream::UnixDgram(s) => Endpoint::Unix(unix_path(s.local_addr().ok())),
             Stream::Tls(s) => Stream::ip_endpoint(s.get_ref().0.get_ref().local_addr()),
+            Stream::Dtls(s) => Stream::ip_endpoint(s.get_ref().socket().local_addr()),
         }
     }
 
@@ -86,14 +91,14 @@ impl Stream {
 
     /// Whether bytes pass through user space anyway (no kernel copy possible).
     pub fn is_tls(&self) -> bool {
-        matches!(self, Stream::Tls(_))
+        matches!(self, Stream::Tls(_) | Stream::Dtls(_))
     }
 
     /// `NCAT_PROTO` for exec children (Unix stream sockets count as TCP, as in Ncat).
     pub fn proto(&self) -> &'static str {
         match self {
             Stream::Tcp(_) | Stream::Unix(_) | Stream::Tls(_) => "TCP",
-            Stream::Udp(_) | Stream::UnixDgram(_) => "UDP",
+            Stream::Udp(_) | Stream::UnixDgram(_) | Stream::Dtls(_) => "UDP",
         }
     }
 
@@ -104,6 +109,7 @@ impl Stream {
             Stream::Udp(s) => Stream::ip_endpoint(s.peer_addr()),
             Stream::UnixDgram(s) => Endpoint::Unix(unix_path(s.peer_addr().ok())),
             Stream::Tls(s) => Stream::ip_endpoint(s.get_ref().0.get_ref().peer_addr()),
+            Stream::Dtls(s) => Stream::ip_endpoint(s.get_ref().socket().peer_addr()),
         }
     }
 
@@ -140,6 +146,10 @@ impl Stream {
                 let (r, w) = tokio::io::split(*s);
                 (ReadHalf::Tls(r), WriteHalf::Tls(w, fd))
             }
+            Stream::Dtls(s) => {
+                let (r, w) = tokio::io::split(*s);
+                (ReadHalf::Dtls(r), WriteHalf::Dtls(w))
+            }
         }
     }
 
@@ -150,7 +160,7 @@ impl Stream {
             Stream::Unix(s) => OwnedFd::from(s.into_std()?),
             Stream::Udp(s) => OwnedFd::from(s.into_std()?),
             Stream::UnixDgram(s) => OwnedFd::from(s.into_std()?),
-            Stream::Tls(_) => {
+            Stream::Tls(_) | Stream::Dtls(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::Unsupported,
                     "a TLS session cannot be handed over as a descriptor",
@@ -173,6 +183,7 @@ pub enum ReadHalf {
     Udp(Arc<UdpSocket>),
     UnixDgram(Arc<UnixDatagram>),
     Tls(tokio::io::ReadHalf<TlsStream>),
+    Dtls(tokio::io::ReadHalf<DtlsStream>),
 }
 
 /// The writing half of a [`Stream`]; dropping it shuts the write side down.
@@ -184,6 +195,7 @@ pub enum WriteHalf {
     UnixDgram(Arc<UnixDatagram>),
     /// The session's writing half, and its socket's descriptor for [`WriteHalf::unread_probe`].
     Tls(tokio::io::WriteHalf<TlsStream>, RawFd),
+    Dtls(tokio::io::WriteHalf<DtlsStream>),
 }
 
 impl ReadHalf {
@@ -202,6 +214,10 @@ impl ReadHalf {
                         Err(e) if is_unclean_close(&e) => Ok(0),
                         other => other,
                     };
+                }
+                ReadHalf::Dtls(r) => {
+                    buf.reserve(chunk.max(dtls::MAX_RECORD));
+                    return r.read_buf(buf).await;
                 }
                 ReadHalf::Tcp(r) => {
                     r.readable().await?;
@@ -249,9 +265,9 @@ impl WriteHalf {
             WriteHalf::Unix(w) => w.try_write_vectored(bufs),
             WriteHalf::Udp(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
             WriteHalf::UnixDgram(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
-            WriteHalf::Tls(w, _) => {
+            WriteHalf::Tls(..) | WriteHalf::Dtls(_) => {
                 let mut cx = Context::from_waker(std::task::Waker::noop());
-                match Pin::new(w).poll_write_vectored(&mut cx, bufs) {
+                match Pin::new(self).poll_write_vectored(&mut cx, bufs) {
                     Poll::Ready(result) => result,
                     Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
                 }
@@ -271,7 +287,7 @@ impl WriteHalf {
             WriteHalf::Tcp(w) => Some(w.as_ref().as_raw_fd()),
             WriteHalf::Unix(w) => Some(w.as_ref().as_raw_fd()),
             WriteHalf::Tls(_, fd) => Some(*fd),
-            WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => None,
+            WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) | WriteHalf::Dtls(_) => None,
         })
     }
 }
@@ -319,6 +335,7 @@ impl AsyncRead for ReadHalf {
                 Poll::Ready(Err(e)) if is_unclean_close(&e) => Poll::Ready(Ok(())),
                 other => other,
             },
+            ReadHalf::Dtls(r) => Pin::new(r).poll_read(cx, buf),
         }
     }
 }
@@ -335,6 +352,9 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Udp(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
             WriteHalf::UnixDgram(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
             WriteHalf::Tls(w, _) => Pin::new(w).poll_write(cx, buf),
+            WriteHalf::Dtls(w) => {
+                Pin::new(w).poll_write(cx, &buf[..buf.len().min(dtls::MAX_RECORD)])
+            }
         }
     }
 
@@ -347,7 +367,7 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Tcp(w) => Pin::new(w).poll_write_vectored(cx, bufs),
             WriteHalf::Unix(w) => Pin::new(w).poll_write_vectored(cx, bufs),
             WriteHalf::Tls(w, _) => Pin::new(w).poll_write_vectored(cx, bufs),
-            // A datagram per write: send the first non-empty slice.
+            // A datagram (or record) per write: send the first non-empty slice.
             datagram => {
                 let first = bufs
                     .iter()
@@ -367,6 +387,7 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Tcp(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Tls(w, _) => Pin::new(w).poll_flush(cx),
+            WriteHalf::Dtls(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => Poll::Ready(Ok(())),
         }
     }
@@ -376,6 +397,8 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Tcp(w) => Pin::new(w).poll_shutdown(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_shutdown(cx),
             WriteHalf::Tls(w, _) => Pin::new(w).poll_shutdown(cx),
+            // close_notify.
+            WriteHalf::Dtls(w) => Pin::new(w).poll_shutdown(cx),
             // Datagrams have no half-close.
             WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => Poll::Ready(Ok(())),
         }

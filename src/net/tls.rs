@@ -35,6 +35,8 @@ pub struct TlsOptions {
     pub trustfile: Option<PathBuf>,
     /// `--ssl-ciphers`: the suites to offer or accept (all of rustls's when `None`).
     pub suites: Option<Vec<SupportedCipherSuite>>,
+    /// `--ssl-ciphers` with `-u`: an OpenSSL cipher string for DTLS, as given.
+    pub cipher_list: Option<String>,
     /// `--ssl-servername`: the name sent (SNI) and checked, instead of the target as typed.
     pub servername: Option<String>,
     /// `--ssl-alpn`: protocols to offer.
@@ -89,7 +91,7 @@ fn crypto(opts: &TlsOptions) -> Arc<CryptoProvider> {
     Arc::new(crypto)
 }
 
-type Pair = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+pub type Pair = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
 
 /// A PEM reading error in plain words (`Is a directory`, not `I/O error: ... (os error 21)`).
 fn pem_error(e: rustls_pki_types::pem::Error) -> String {
@@ -102,10 +104,7 @@ fn pem_error(e: rustls_pki_types::pem::Error) -> String {
 /// The server side, set up before listening: the given certificate and key, or a fresh
 /// self-signed pair (never written to disk).
 pub fn acceptor(opts: &TlsOptions) -> Result<TlsAcceptor, Failure> {
-    let (chain, key) = match (&opts.cert, &opts.key) {
-        (Some(cert), Some(key)) => load_pair(cert, key)?,
-        _ => generate(&opts.names)?,
-    };
+    let (chain, key) = server_identity(opts)?;
     let failed = |e: rustls::Error| Failure::Fatal(format!("Failed to set up TLS: {e}."));
     let crypto = crypto(opts);
     let signing_key = crypto.key_provider.load_private_key(key).map_err(failed)?;
@@ -131,6 +130,15 @@ pub fn acceptor(opts: &TlsOptions) -> Result<TlsAcceptor, Failure> {
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(OneCertificate(Arc::new(certified))));
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The server's certificate chain and key: `--ssl-cert`/`--ssl-key`, or a fresh self-signed
+/// pair (never written to disk), with its fingerprints under `-v`. Shared with DTLS.
+pub fn server_identity(opts: &TlsOptions) -> Result<Pair, Failure> {
+    match (&opts.cert, &opts.key) {
+        (Some(cert), Some(key)) => load_pair(cert, key),
+        _ => generate(&opts.names),
+    }
 }
 
 /// The server's one certificate, whatever the client asks for.
@@ -309,51 +317,91 @@ impl Client {
     ) -> anyhow::Result<Stream> {
         let peer_ip = tcp.peer_addr().map(|a| a.ip()).ok();
         let name = self.servername.as_deref().unwrap_or(host);
-        let server_name = ServerName::try_from(name.to_owned())
-            .ok()
-            .or_else(|| peer_ip.map(ServerName::from))
-            .ok_or_else(|| Failure::fatal(format!("Invalid TLS server name \"{name}\".")))?;
+        let server_name = self.server_name(name, peer_ip)?;
         let handshake = self.connector.connect(server_name, ReadAhead::new(tcp));
         let tls = match tokio::time::timeout(timeout, handshake).await {
             Err(_) => return Err(Failure::network("TIMEOUT.")),
             Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => {
-                return Err(match self.verifier.take_failure() {
-                    Some(failure) => {
-                        failure.report();
-                        if failure.name_mismatch {
-                            Failure::fatal("Certificate verification error.")
-                        } else {
-                            Failure::network("Input/output error.")
-                        }
-                    }
-                    None => {
-                        tracing::info!("TLS handshake failed: {e}.");
-                        Failure::network("Input/output error.")
-                    }
-                });
-            }
+            Ok(Err(e)) => return Err(self.handshake_failed(e)),
         };
         let (transport, session) = tls.get_ref();
-        let tcp = transport.get_ref();
+        let reached = transport.get_ref().peer_addr().map_or_else(
+            |_| format!("{host}:{port}"),
+            |a| crate::net::resolve::show_addr(&a),
+        );
+        let cert = session.peer_certificates().and_then(|c| c.first());
+        self.report_connected(cert, &reached);
+        Ok(Stream::Tls(Box::new(TlsStream::Client(tls))))
+    }
+
+    /// The name to send and check: `name` if it is a valid server name, else the address.
+    pub fn server_name(
+        &self,
+        name: &str,
+        peer_ip: Option<IpAddr>,
+    ) -> anyhow::Result<ServerName<'static>> {
+        ServerName::try_from(name.to_owned())
+            .ok()
+            .or_else(|| peer_ip.map(ServerName::from))
+            .ok_or_else(|| Failure::fatal(format!("Invalid TLS server name \"{name}\".")))
+    }
+
+    /// A handshake that failed: a refused certificate is reported and named as Ncat does,
+    /// anything else is an input/output error.
+    pub fn handshake_failed(&self, e: impl std::fmt::Display) -> anyhow::Error {
+        match self.verifier.take_failure() {
+            Some(failure) => {
+                failure.report();
+                if failure.name_mismatch {
+                    Failure::fatal("Certificate verification error.")
+                } else {
+                    Failure::network("Input/output error.")
+                }
+            }
+            None => {
+                tracing::info!("TLS handshake failed: {e}.");
+                Failure::network("Input/output error.")
+            }
+        }
+    }
+
+    /// Checks a chain that another library's handshake received (DTLS), exactly as a TLS
+    /// handshake checks it: enforced with `--ssl-verify`, reported otherwise.
+    pub fn check_chain(
+        &self,
+        chain: &[CertificateDer<'static>],
+        server_name: &ServerName<'_>,
+    ) -> anyhow::Result<()> {
+        let Some((end_entity, intermediates)) = chain.split_first() else {
+            return Err(self.handshake_failed("the server sent no certificate"));
+        };
+        match self.verifier.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            &[],
+            UnixTime::now(),
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.handshake_failed(e)),
+        }
+    }
+
+    /// After a completed handshake: a certificate finding not enforced, Ncat's
+    /// `SSL connection to` line (the address reached, then the subject's organization if it
+    /// has one) and the fingerprints.
+    pub fn report_connected(&self, cert: Option<&CertificateDer<'_>>, reached: &str) {
         if let Some(failure) = self.verifier.take_failure() {
             failure.report();
         }
-        let cert = session.peer_certificates().and_then(|c| c.first());
-        // Ncat names the address it reached, then the subject's organization if it has one.
         let organization = cert
             .and_then(|c| crate::net::der::subject_organization(c))
             .map(|o| format!(" {o}"))
             .unwrap_or_default();
-        let reached = tcp.peer_addr().map_or_else(
-            |_| format!("{host}:{port}"),
-            |a| crate::net::resolve::show_addr(&a),
-        );
         tracing::info!("SSL connection to {reached}.{organization}");
         if let Some(cert) = cert {
             log_fingerprints(cert);
         }
-        Ok(Stream::Tls(Box::new(TlsStream::Client(tls))))
     }
 }
 
