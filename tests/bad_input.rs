@@ -170,7 +170,11 @@ const CASES: &[(&str, i32, &str)] = &[
         2,
         "SSL option not supported when using Unix domain sockets.",
     ),
-    ("-u -l --ssl", 2, "DTLS is not supported in listen mode"),
+    (
+        "-z -u --ssl 127.0.0.1 1",
+        2,
+        "-z is not supported with DTLS",
+    ),
     ("--ssl-cert a.pem 127.0.0.1 1", 2, "must be used together"),
     (
         "--proxy-type socks4 127.0.0.1 1",

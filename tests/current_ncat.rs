@@ -377,107 +377,11 @@ fn version_and_help_name_the_ncat_followed() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("compatible with Ncat 7.99"));
 }
 
-/// OpenSSL's test server on a free port, its stdin held open, its output collected.
-struct OpensslServer {
-    child: std::process::Child,
-    port: u16,
-    output: std::sync::Arc<std::sync::Mutex<String>>,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for OpensslServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl OpensslServer {
-    fn start(tag: &str) -> OpensslServer {
-        let dir = std::env::temp_dir().join(format!("ncat-s_server-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let made = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=localhost",
-            ])
-            .args(["-keyout", "k.pem", "-out", "c.pem", "-days", "1"])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .output()
-            .expect("openssl is installed");
-        assert!(made.status.success());
-        let port = unclaimed_port();
-        let mut child = std::process::Command::new("openssl")
-            .args([
-                "s_server",
-                "-accept",
-                &port.to_string(),
-                "-cert",
-                "c.pem",
-                "-key",
-                "k.pem",
-            ])
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        for pipe in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let sink = output.clone();
-            std::thread::spawn(move || {
-                let mut pipe = pipe;
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = pipe.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    sink.lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            });
-        }
-        let server = OpensslServer {
-            child,
-            port,
-            output,
-            dir,
-        };
-        server.wait_for("ACCEPT");
-        server
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        wait_for(|| {
-            let text = self.output.lock().unwrap().clone();
-            text.contains(needle).then_some(text)
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "no {needle:?} from s_server: {}",
-                self.output.lock().unwrap()
-            )
-        })
-    }
-}
-
 /// 7.95-7.96: stdin's EOF sends close_notify before the half-close (OpenSSL's server sees a
 /// clean end, `DONE`, while the client still runs); `--no-shutdown` sends neither.
 #[test]
 fn tls_stdin_eof_sends_close_notify_unless_no_shutdown() {
-    let server = OpensslServer::start("close");
+    let server = OpensslServer::start("close", &[]);
     let mut client = Proc::spawn(&["--ssl", "127.0.0.1", &server.port.to_string()], false);
     client.write_stdin(b"over\n");
     server.wait_for("over\n");
@@ -485,7 +389,7 @@ fn tls_stdin_eof_sends_close_notify_unless_no_shutdown() {
     let seen = server.wait_for("DONE");
     assert!(!seen.contains("unexpected eof"), "{seen}");
 
-    let server = OpensslServer::start("no-shutdown");
+    let server = OpensslServer::start("no-shutdown", &[]);
     let mut client = Proc::spawn(
         &[
             "--no-shutdown",

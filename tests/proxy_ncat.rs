@@ -9,20 +9,6 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
 
-/// The reference Ncat, if installed; under CI its absence is a failure, not a skip.
-fn reference_ncat() -> Option<&'static str> {
-    const PATH: &str = "/usr/bin/ncat";
-    if std::path::Path::new(PATH).exists() {
-        return Some(PATH);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{PATH} is needed (apt-get install ncat)"
-    );
-    eprintln!("{PATH} missing: the reference half of these tests is skipped");
-    None
-}
-
 /// An HTTP proxy server run by `binary` on a free port, killed at the end.
 struct ProxyServer {
     child: std::process::Child,

@@ -368,14 +368,6 @@ fn option_checks() {
         "Ncat: ALPN is not supported in listen mode\n QUITTING.",
     );
     fails(
-        &["-l", "-u", "--ssl", "127.0.0.1", "0"],
-        "Ncat: DTLS is not supported in listen mode\n QUITTING.",
-    );
-    fails(
-        &["-u", "--ssl", "127.0.0.1", "1"],
-        "DTLS (--ssl with -u) is not supported.",
-    );
-    fails(
         &["-U", "--ssl", "/tmp/nothing.sock"],
         "SSL option not supported when using Unix domain sockets.",
     );

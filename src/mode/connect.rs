@@ -42,6 +42,11 @@ pub enum Target<'a> {
 
 pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
     let started = Instant::now();
+    // A datagram client ends at stdin's EOF unless -q says otherwise, as a UDP client does.
+    let ends_at_stdin_eof = match target {
+        Target::Dtls { .. } => cfg.ends_at_stdin_eof() || cfg.quit_after.is_none(),
+        _ => cfg.ends_at_stdin_eof(),
+    };
     let stream = match target {
         Target::Tcp { host, addrs, port } => {
             // Set up before connecting, so a bad certificate file fails before any traffic.
@@ -97,7 +102,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
         read_remote: !cfg.send_only,
         print_remote: true,
         shutdown_on_eof: !cfg.no_shutdown,
-        end_on_stdin_eof: cfg.ends_at_stdin_eof(),
+        end_on_stdin_eof: ends_at_stdin_eof,
         quit_after: cfg.quit_timer(),
         // -k: the peer's close only closes stdout; stdin is sent until it ends (Ncat 7.96).
         // Otherwise, at the keyboard, the peer's close ends the session at once; piped input

@@ -347,3 +347,115 @@ pub fn checksum(data: &[u8]) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
     })
 }
+
+/// The reference Ncat, if installed; under CI its absence is a failure, not a skip.
+pub fn reference_ncat() -> Option<&'static str> {
+    const PATH: &str = "/usr/bin/ncat";
+    if std::path::Path::new(PATH).exists() {
+        return Some(PATH);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{PATH} is needed (apt-get install ncat)"
+    );
+    eprintln!("{PATH} missing: the reference half of these tests is skipped");
+    None
+}
+
+/// OpenSSL's test server on a free port, its stdin held open, its output collected.
+pub struct OpensslServer {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub output: std::sync::Arc<std::sync::Mutex<String>>,
+    pub dir: std::path::PathBuf,
+}
+
+impl Drop for OpensslServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl OpensslServer {
+    /// `extra` are further `s_server` arguments (`-dtls1_2`, say).
+    pub fn start(tag: &str, extra: &[&str]) -> OpensslServer {
+        let dir = std::env::temp_dir().join(format!("ncat-s_server-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args(["-keyout", "k.pem", "-out", "c.pem", "-days", "1"])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("openssl is installed");
+        assert!(made.status.success());
+        let port = unclaimed_port();
+        let mut child = std::process::Command::new("openssl")
+            .args([
+                "s_server",
+                "-accept",
+                &port.to_string(),
+                "-cert",
+                "c.pem",
+                "-key",
+                "k.pem",
+            ])
+            .args(extra)
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        for pipe in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let sink = output.clone();
+            std::thread::spawn(move || {
+                let mut pipe = pipe;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        let server = OpensslServer {
+            child,
+            port,
+            output,
+            dir,
+        };
+        server.wait_for("ACCEPT");
+        server
+    }
+
+    pub fn wait_for(&self, needle: &str) -> String {
+        wait_for(|| {
+            let text = self.output.lock().unwrap().clone();
+            text.contains(needle).then_some(text)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no {needle:?} from s_server: {}",
+                self.output.lock().unwrap()
+            )
+        })
+    }
+}
