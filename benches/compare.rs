@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Scenarios: `bulk` (file -> client -> listener -> /dev/null), `pipe` (the same through
-//! `cat |`), `tls` (bulk with `--ssl` at both ends), `handshakes` (`-l -k --ssl`, short-lived
+//! `cat |`), `tls` (bulk with `--ssl` at both ends), `dtls` (the `-u --ssl` client
+//! sending a file to this build's DTLS listener), `handshakes` (`-l -k --ssl`, short-lived
 //! clients doing full handshakes), `udp` (1,400-byte and 16 KiB datagrams flooding `-u -l`),
 //! `exec` (`-l -k -e /bin/cat`, short connections), `fanout` (broker, 1 sender, 100 and 500
 //! receivers; `--quick`: 100), `chat` (a checked join storm, then latency at 100 x 10 lines/s, 500, 1,000 and
@@ -31,10 +32,11 @@ struct Options {
     scenarios: Vec<String>,
 }
 
-const ALL: [&str; 12] = [
+const ALL: [&str; 13] = [
     "bulk",
     "pipe",
     "tls",
+    "dtls",
     "handshakes",
     "udp",
     "exec",
@@ -197,6 +199,17 @@ fn main() {
                 &targets,
                 |t| bulk(t, &corpus, false, &["--ssl"]),
             ),
+            "dtls" => {
+                // Smaller than the TCP corpus: each round moves it through a DTLS listener that
+                // has no flow control over its sender.
+                let dtls_corpus = Corpus::create(if opts.quick { 64 << 20 } else { 256 << 20 });
+                compare(
+                    "DTLS client: file -> client -u --ssl -> this build's -u --ssl -l",
+                    &opts,
+                    &targets,
+                    |t| dtls_bulk(t, &dtls_corpus),
+                )
+            }
             "handshakes" => compare(
                 "TLS handshakes: -l -k --ssl, short-lived clients",
                 &opts,

@@ -5,7 +5,7 @@ mod chat;
 mod services;
 
 pub use chat::chat;
-pub use services::{exec_service, handshakes, udp};
+pub use services::{dtls_bulk, exec_service, handshakes, udp};
 use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

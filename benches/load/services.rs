@@ -312,3 +312,61 @@ pub fn udp(target: &Target, size: usize, secs: f64) -> Metrics {
         metric("whole", if whole { 1.0 } else { 0.0 }),
     ]
 }
+
+/// DTLS client throughput: the target's `-u --ssl` client sends the corpus to this build's DTLS
+/// listener (Ncat 7.93 has no DTLS server, so the listener is the same for both), whose stdout
+/// is counted. UDP has no flow control: what the listener cannot take in time is lost, and the
+/// share delivered is part of the result.
+pub fn dtls_bulk(target: &Target, corpus: &super::Corpus) -> Metrics {
+    let listener = Target {
+        label: "listener".into(),
+        path: std::path::PathBuf::from(env!("CARGO_BIN_EXE_ncat")),
+    };
+    let mut server = Server::start(&listener, &["-u", "--ssl", "-l"], Stdio::piped());
+    let mut out = server.proc.child.stdout.take().expect("stdout piped");
+    let count = Arc::new(AtomicU64::new(0));
+    let counter = {
+        let count = count.clone();
+        thread::spawn(move || {
+            let mut buf = vec![0u8; 1 << 16];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                count.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut client = std::process::Command::new(&target.path);
+    client
+        .args(["-u", "--ssl", "127.0.0.1", &server.port.to_string()])
+        .stdin(std::fs::File::open(&corpus.path).expect("the corpus"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let ended = super::Proc::start(client).finish(Duration::from_secs(120));
+    let secs = started.elapsed().as_secs_f64();
+    // What is still queued drains; then the listener is stopped.
+    let mut seen = u64::MAX;
+    while count.load(Ordering::Relaxed) != seen {
+        seen = count.load(Ordering::Relaxed);
+        thread::sleep(Duration::from_millis(200));
+    }
+    drop(server);
+    let _ = counter.join();
+    let delivered = count.load(Ordering::Relaxed) as f64;
+    let gb = corpus.len as f64 / 1e9;
+    let (sent_rate, cpu) = match ended {
+        Some((0, cpu)) => (Some(gb / secs), Some(cpu / gb)),
+        other => {
+            eprintln!("   DTLS client failed: {other:?}");
+            (None, None)
+        }
+    };
+    vec![
+        metric("sent GB/s", sent_rate),
+        metric("delivered GB/s", delivered / 1e9 / secs),
+        metric("delivered %", 100.0 * delivered / corpus.len as f64),
+        metric("client CPU s per GB", cpu),
+    ]
+}
