@@ -323,9 +323,10 @@ pub struct Cli {
             the first peer that sends it a datagram and then only that peer, and the end of \
             its stdin does not end it; -u -l -k serves several peers at once, forgetting one \
             after 60 seconds of silence, and with exec gives each peer a child of its own. \
-            With -z it probes by sending one NUL byte. Refused with --ssl (no DTLS), --broker \
-            and --chat (\"UDP mode does not support connection brokering.\"), --proxy, -t and \
-            connect-mode -k. Of -u and --sctp the last one given wins."
+            With -z it probes by sending one NUL byte. With --ssl it is DTLS 1.2 (see --ssl). \
+            Refused with --broker and --chat unless --ssl is given (\"UDP mode does not \
+            support connection brokering.\"), and with --proxy, -t and connect-mode -k. Of -u \
+            and --sctp the last one given wins."
     )]
     pub udp: bool,
     /// SCTP instead of TCP
@@ -606,8 +607,11 @@ pub struct Cli {
             on its own and may take at most 30 seconds. A failed handshake ends connect mode \
             and a single-client listener with status 1, and otherwise drops only that client. \
             At stdin's EOF the session sends close_notify before the TCP half-close (neither \
-            with --no-shutdown). Every other --ssl option turns --ssl on; refused with -u (no \
-            DTLS) and -U. See TLS."
+            with --no-shutdown). With -u it is DTLS 1.2 (OpenSSL): the client ends at stdin's \
+            EOF after sending close_notify, a listener gives each new peer a session of its \
+            own, so -l, -k, exec, --broker and --chat work as over TCP, and a received \
+            close_notify is the peer's EOF. Every other --ssl option turns --ssl on; refused \
+            with -U and with -u -z. See TLS."
     )]
     pub ssl: bool,
     /// TLS certificate (chain) file, PEM
@@ -658,15 +662,18 @@ pub struct Cli {
             host 9443."
     )]
     pub ssl_trustfile: Vec<String>,
-    /// TLS suites to allow, by rustls name (a:b:c)
+    /// TLS suites to allow, by rustls name (a:b:c; OpenSSL's syntax with -u)
     #[arg(
         long = "ssl-ciphers",
         value_name = "list",
         long_help = "The TLS cipher suites to offer or accept, by name, separated by colons or \
             commas, in any case; by default every suite of this build is allowed (the names \
             are listed under TLS). OpenSSL cipher strings such as HIGH:!aNULL are refused, \
-            with the list of valid names. It works in connect and listen modes and turns on \
-            --ssl. Example: ncat --ssl-ciphers TLS13_CHACHA20_POLY1305_SHA256 host 443."
+            with the list of valid names, except with -u: DTLS runs on OpenSSL and takes \
+            OpenSSL's cipher strings, as Ncat does (default \
+            ALL:!aNULL:!eNULL:!LOW:!EXP:!RC4:!MD5:@STRENGTH). It works in connect and listen \
+            modes and turns on --ssl. Example: ncat --ssl-ciphers \
+            TLS13_CHACHA20_POLY1305_SHA256 host 443."
     )]
     pub ssl_ciphers: Option<String>,
     /// Server name to send (SNI) and check

@@ -44,7 +44,11 @@ fn main() {
         },
         Ok(cli::Request::Version) => {
             ncat::say!("{}", cli::version_line());
-            ncat::say!("Ncat: TLS by {}; no OpenSSL.", cli::TLS_LIBRARY);
+            ncat::say!(
+                "Ncat: TLS by {}; DTLS by {}.",
+                cli::TLS_LIBRARY,
+                openssl::version::version()
+            );
             0
         }
         Ok(cli::Request::Run(args)) => run(&args),

@@ -620,7 +620,17 @@ Listeners run every handshake on its own, for at most 30 seconds, so a slow or s
 holds up nobody; a single-client listener serves the first client that completes one. At the \
 end of stdin a session sends close_notify before the TCP half-close (neither with \
 --no-shutdown), and a peer that closes without close_notify is taken as an EOF. There is no \
-DTLS (-u --ssl) and no TLS over Unix sockets.
+TLS over Unix sockets.
+: DTLS
+-u --ssl is DTLS 1.2, on OpenSSL (the library Ncat uses, so its peers and cipher strings \
+work unchanged; --ssl-ciphers then takes OpenSSL syntax). Each record is one datagram, of at \
+most 16 KiB of data. The certificate options, the checks and the -v report are those of TLS. A \
+client ends at the end of stdin, after sending close_notify (or as -q says). A listener gives \
+each new peer a UDP socket of its own, connected to it, so every listen mode (-l, -k, exec, \
+--broker, --chat) serves DTLS peers as it serves TCP clients, and a received close_notify is \
+that peer's EOF. Datagrams that open no handshake are dropped; an unfinished handshake is \
+dropped after 30 seconds. UDP has no flow control: a sender faster than its receiver loses \
+records, as plain UDP loses datagrams.
 # PROXIES
 : Types
 --proxy-type http (the default) sends CONNECT host:port HTTP/1.0 and, if the proxy answers \
