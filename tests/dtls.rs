@@ -299,3 +299,76 @@ fn idle_timeout_ends_a_dtls_listener() {
     assert_eq!(status.code(), Some(2));
     assert!(server.stderr().contains("Idle timeout expired (1000 ms)."));
 }
+
+#[test]
+fn keep_open_sends_stdin_to_every_dtls_peer_and_prints_theirs() {
+    let (mut server, port) = dtls_listener(&["-k"]);
+    let mut first = dtls_client(port, &[]);
+    let mut second = dtls_client(port, &[]);
+    wait_for(|| (server.stderr_count("Connection from 127.0.0.1:") == 2).then_some(()))
+        .expect("both peers connected");
+    server.write_stdin(b"to all\n");
+    assert_eq!(first.wait_stdout_len(7), b"to all\n");
+    assert_eq!(second.wait_stdout_len(7), b"to all\n");
+    first.write_stdin(b"1\n");
+    server.wait_stdout_len(2);
+    second.write_stdin(b"2\n");
+    let mut got = server.wait_stdout_len(4);
+    got.sort_unstable();
+    assert_eq!(got, b"\n\n12");
+}
+
+#[test]
+fn q_keeps_a_dtls_client_receiving_after_stdin_ends() {
+    let (mut server, port) = dtls_listener(&[]);
+    let mut client = dtls_client(port, &["-q", "5"]);
+    client.write_stdin(b"bye\n");
+    server.wait_stdout_len(4);
+    client.close_stdin();
+    server.write_stdin(b"still heard\n");
+    assert_eq!(client.wait_stdout_len(12), b"still heard\n");
+    assert!(client.is_running());
+}
+
+#[test]
+fn a_server_that_never_answers_the_handshake_times_out_within_w() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let mut client = Proc::spawn(&["-u", "--ssl", "-w", "1", "127.0.0.1", &port], false);
+    let status = client.wait_exit();
+    assert_eq!(status.code(), Some(1), "{}", client.stderr());
+    assert!(client.stderr().contains("TIMEOUT."), "{}", client.stderr());
+    // It did try: the ClientHello reached the socket (and was sent again).
+    let mut buf = [0u8; 2048];
+    silent.set_nonblocking(true).unwrap();
+    let mut hellos = 0;
+    while let Ok(n) = silent.recv(&mut buf) {
+        if n > 0 && buf[0] == 0x16 {
+            hellos += 1;
+        }
+    }
+    assert!(hellos >= 2, "{hellos} handshake records");
+}
+
+#[test]
+fn a_chat_peer_that_vanishes_is_dropped_and_its_leave_announced() {
+    let (server, port) = dtls_listener(&["--chat"]);
+    let first = dtls_client(port, &[]);
+    wait_for(|| (server.stderr_count("Connection from 127.0.0.1:") == 1).then_some(()))
+        .expect("the first peer");
+    let mut second = dtls_client(port, &[]);
+    wait_for(|| (server.stderr_count("Connection from 127.0.0.1:") == 2).then_some(()))
+        .expect("the second peer");
+    // The second peer's process dies without a close_notify: its port answers the next
+    // record with an ICMP refusal, which ends its session.
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+    let mut first = first;
+    first.write_stdin(b"anyone?\n");
+    let out = wait_for(|| {
+        let out = String::from_utf8_lossy(&first.stdout()).to_string();
+        out.contains("is disconnected.").then_some(out)
+    })
+    .expect("a leave announcement");
+    assert!(out.contains("<announce> <user"), "{out}");
+}

@@ -9,11 +9,11 @@
 //! unchanged).
 
 use std::collections::HashMap;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ use openssl::ssl::{
 };
 use openssl::x509::X509;
 use rustls_pki_types::CertificateDer;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -51,13 +51,36 @@ const HANDSHAKE_RECORD: u8 = 0x16;
 /// A connected UDP socket as OpenSSL's transport: a read is one datagram, a write one datagram.
 /// A listener hands in what the peer sent before its socket was connected (its ClientHello,
 /// which may come in several datagrams) as `early`.
-#[derive(Debug)]
 pub struct DatagramIo {
-    socket: UdpSocket,
+    socket: Arc<UdpSocket>,
     early: Option<mpsc::UnboundedReceiver<Bytes>>,
+    /// Resolves when the kernel holds an error for the socket (an ICMP refusal of a record
+    /// sent to a peer that has gone): the runtime wakes no reader for an error alone.
+    refused: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl std::fmt::Debug for DatagramIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatagramIo")
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DatagramIo {
+    fn new(socket: UdpSocket, early: Option<mpsc::UnboundedReceiver<Bytes>>) -> DatagramIo {
+        let socket = Arc::new(socket);
+        let watched = socket.clone();
+        let refused = Box::pin(async move {
+            let _ = watched.ready(Interest::ERROR).await;
+        });
+        DatagramIo {
+            socket,
+            early,
+            refused: Some(refused),
+        }
+    }
+
     pub fn socket(&self) -> &UdpSocket {
         &self.socket
     }
@@ -70,6 +93,14 @@ impl AsyncRead for DatagramIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Some(refused) = this.refused.as_mut()
+            && refused.as_mut().poll(cx).is_ready()
+        {
+            this.refused = None;
+            if let Ok(Some(e)) = socket2::SockRef::from(&*this.socket).take_error() {
+                return Poll::Ready(Err(e));
+            }
+        }
         if let Some(early) = this.early.as_mut() {
             match early.poll_recv(cx) {
                 Poll::Ready(Some(datagram)) => {
@@ -165,19 +196,14 @@ fn path_mtu(_socket: &UdpSocket, _v6: bool) -> Option<u32> {
 }
 
 /// A session on `socket`; `sni` is the server name a client sends.
-fn session(
-    ctx: &SslContext,
-    socket: UdpSocket,
-    early: Option<mpsc::UnboundedReceiver<Bytes>>,
-    sni: Option<&str>,
-) -> io::Result<DtlsStream> {
+fn session(ctx: &SslContext, io: DatagramIo, sni: Option<&str>) -> io::Result<DtlsStream> {
     let mut ssl = Ssl::new(ctx).map_err(io::Error::other)?;
-    ssl.set_mtu(datagram_mtu(&socket))
+    ssl.set_mtu(datagram_mtu(io.socket()))
         .map_err(io::Error::other)?;
     if let Some(name) = sni {
         ssl.set_hostname(name).map_err(io::Error::other)?;
     }
-    DtlsStream::new(ssl, DatagramIo { socket, early }).map_err(io::Error::other)
+    DtlsStream::new(ssl, io).map_err(io::Error::other)
 }
 
 /// Runs a handshake to its end, waking at least every [`RETRANSMIT_CHECK`] so OpenSSL can send
@@ -230,7 +256,7 @@ impl Server {
 
     /// Completes the server side of a peer's handshake.
     pub async fn accept(&self, peer: DatagramIo) -> io::Result<Stream> {
-        let mut stream = session(&self.ctx, peer.socket, peer.early, None)?;
+        let mut stream = session(&self.ctx, peer, None)?;
         drive(&mut stream, true).await.map_err(handshake_error)?;
         Ok(Stream::Dtls(Box::new(stream)))
     }
@@ -297,7 +323,8 @@ impl Client {
         let server_name = self.checks.server_name(name, peer.map(|p| p.ip()))?;
         // Addresses are not sent as names (RFC 6066).
         let sni = name.parse::<IpAddr>().is_err().then_some(name);
-        let mut stream = session(&self.ctx, socket, None, sni).map_err(crate::error::io_failure)?;
+        let mut stream = session(&self.ctx, DatagramIo::new(socket, None), sni)
+            .map_err(crate::error::io_failure)?;
         match tokio::time::timeout(timeout, drive(&mut stream, false)).await {
             Err(_) => return Err(Failure::network("TIMEOUT.")),
             Ok(Err(e)) => return Err(self.checks.handshake_failed(e)),
@@ -377,10 +404,7 @@ impl Listener {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(peer, (Instant::now(), tx));
-            let io = DatagramIo {
-                socket: own,
-                early: Some(rx),
-            };
+            let io = DatagramIo::new(own, Some(rx));
             return Ok((io, Endpoint::Ip(peer)));
         }
     }
