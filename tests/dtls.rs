@@ -372,3 +372,29 @@ fn a_chat_peer_that_vanishes_is_dropped_and_its_leave_announced() {
     .expect("a leave announcement");
     assert!(out.contains("<announce> <user"), "{out}");
 }
+
+#[test]
+fn a_peer_that_starts_over_from_the_same_port_gets_a_new_session() {
+    let (server, port) = dtls_listener(&["-k", "-e", "/bin/cat"]);
+    let source = unclaimed_port().to_string();
+    let mut first = dtls_client(port, &["-p", &source]);
+    first.write_stdin(b"first life\n");
+    assert_eq!(first.wait_stdout_len(11), b"first life\n");
+    // Killed: no close_notify, so the server still holds its session with this port.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let mut again = dtls_client(port, &["-p", &source]);
+    again.write_stdin(b"second life\n");
+    assert_eq!(again.wait_stdout_len(12), b"second life\n");
+    assert_eq!(server.stderr_count("Connection from 127.0.0.1:"), 2);
+}
+
+#[test]
+fn a_large_write_goes_out_as_records_that_each_fit_a_datagram() {
+    let (server, port) = dtls_listener(&[]);
+    let mut client = dtls_client(port, &[]);
+    let data = pattern(200_000, 7);
+    client.write_stdin(&data);
+    let got = server.wait_stdout_len(data.len());
+    assert_eq!(checksum(&got), checksum(&data));
+}

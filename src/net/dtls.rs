@@ -35,8 +35,11 @@ use crate::net::tls::{self, TlsOptions};
 /// A DTLS session over a connected UDP socket.
 pub type DtlsStream = tokio_openssl::SslStream<DatagramIo>;
 
-/// The most plaintext one record carries; longer writes are cut into records of this size.
+/// The most plaintext one record carries (TLS's limit); longer writes are cut into records.
 pub const MAX_RECORD: usize = 16_384;
+/// Room left in a datagram for a record's header, explicit IV, MAC and padding (the largest,
+/// for CBC suites with SHA-384, is under 100 bytes).
+const RECORD_OVERHEAD: usize = 100;
 
 /// Ncat's default cipher list (its `--ssl-ciphers` default), in OpenSSL's syntax.
 const DEFAULT_CIPHERS: &str = "ALL:!aNULL:!eNULL:!LOW:!EXP:!RC4:!MD5:@STRENGTH";
@@ -57,6 +60,11 @@ pub struct DatagramIo {
     /// Resolves when the kernel holds an error for the socket (an ICMP refusal of a record
     /// sent to a peer that has gone): the runtime wakes no reader for an error alone.
     refused: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// The most plaintext a record may carry so that it fits one datagram on this path.
+    max_record: usize,
+    /// A server session past its handshake: a new ClientHello from the peer now means the peer
+    /// started over (a restarted client on the same port), which ends this session.
+    established: bool,
 }
 
 impl std::fmt::Debug for DatagramIo {
@@ -78,11 +86,19 @@ impl DatagramIo {
             socket,
             early,
             refused: Some(refused),
+            max_record: MAX_RECORD,
+            established: false,
         }
     }
 
     pub fn socket(&self) -> &UdpSocket {
         &self.socket
+    }
+
+    /// The most plaintext to write at once: a record that fits one datagram (so none is cut
+    /// into IP fragments), at most [`MAX_RECORD`].
+    pub fn max_record(&self) -> usize {
+        self.max_record
     }
 }
 
@@ -112,8 +128,31 @@ impl AsyncRead for DatagramIo {
                 Poll::Pending => {}
             }
         }
-        this.socket.poll_recv(cx, buf)
+        let before = buf.filled().len();
+        let received = this.socket.poll_recv(cx, buf);
+        if this.established
+            && matches!(received, Poll::Ready(Ok(())))
+            && is_new_client_hello(&buf.filled()[before..])
+        {
+            // The peer's next ClientHello reaches the listener once this socket is closed.
+            buf.set_filled(before);
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "the peer began a new DTLS session",
+            )));
+        }
+        received
     }
+}
+
+/// A record of epoch 0 carrying a ClientHello: the start of a handshake, not a part of a
+/// session (whose records after the handshake all have a higher epoch).
+fn is_new_client_hello(record: &[u8]) -> bool {
+    const CLIENT_HELLO: u8 = 1;
+    record.len() > 13
+        && record[0] == HANDSHAKE_RECORD
+        && record[3..5] == [0, 0]
+        && record[13] == CLIENT_HELLO
 }
 
 impl AsyncWrite for DatagramIo {
@@ -196,10 +235,13 @@ fn path_mtu(_socket: &UdpSocket, _v6: bool) -> Option<u32> {
 }
 
 /// A session on `socket`; `sni` is the server name a client sends.
-fn session(ctx: &SslContext, io: DatagramIo, sni: Option<&str>) -> io::Result<DtlsStream> {
+fn session(ctx: &SslContext, mut io: DatagramIo, sni: Option<&str>) -> io::Result<DtlsStream> {
     let mut ssl = Ssl::new(ctx).map_err(io::Error::other)?;
-    ssl.set_mtu(datagram_mtu(io.socket()))
-        .map_err(io::Error::other)?;
+    let mtu = datagram_mtu(io.socket());
+    ssl.set_mtu(mtu).map_err(io::Error::other)?;
+    io.max_record = (mtu as usize)
+        .saturating_sub(RECORD_OVERHEAD)
+        .clamp(1, MAX_RECORD);
     if let Some(name) = sni {
         ssl.set_hostname(name).map_err(io::Error::other)?;
     }
@@ -258,6 +300,7 @@ impl Server {
     pub async fn accept(&self, peer: DatagramIo) -> io::Result<Stream> {
         let mut stream = session(&self.ctx, peer, None)?;
         drive(&mut stream, true).await.map_err(handshake_error)?;
+        stream.get_mut().established = true;
         Ok(Stream::Dtls(Box::new(stream)))
     }
 }

@@ -147,8 +147,9 @@ impl Stream {
                 (ReadHalf::Tls(r), WriteHalf::Tls(w, fd))
             }
             Stream::Dtls(s) => {
+                let max_record = s.get_ref().max_record();
                 let (r, w) = tokio::io::split(*s);
-                (ReadHalf::Dtls(r), WriteHalf::Dtls(w))
+                (ReadHalf::Dtls(r), WriteHalf::Dtls(w, max_record))
             }
         }
     }
@@ -195,7 +196,8 @@ pub enum WriteHalf {
     UnixDgram(Arc<UnixDatagram>),
     /// The session's writing half, and its socket's descriptor for [`WriteHalf::unread_probe`].
     Tls(tokio::io::WriteHalf<TlsStream>, RawFd),
-    Dtls(tokio::io::WriteHalf<DtlsStream>),
+    /// The session's writing half and the most plaintext one record (one write) carries.
+    Dtls(tokio::io::WriteHalf<DtlsStream>, usize),
 }
 
 impl ReadHalf {
@@ -265,7 +267,7 @@ impl WriteHalf {
             WriteHalf::Unix(w) => w.try_write_vectored(bufs),
             WriteHalf::Udp(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
             WriteHalf::UnixDgram(w) => w.try_send(bufs.first().map_or(&[][..], |b| &b[..])),
-            WriteHalf::Tls(..) | WriteHalf::Dtls(_) => {
+            WriteHalf::Tls(..) | WriteHalf::Dtls(..) => {
                 let mut cx = Context::from_waker(std::task::Waker::noop());
                 match Pin::new(self).poll_write_vectored(&mut cx, bufs) {
                     Poll::Ready(result) => result,
@@ -287,7 +289,7 @@ impl WriteHalf {
             WriteHalf::Tcp(w) => Some(w.as_ref().as_raw_fd()),
             WriteHalf::Unix(w) => Some(w.as_ref().as_raw_fd()),
             WriteHalf::Tls(_, fd) => Some(*fd),
-            WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) | WriteHalf::Dtls(_) => None,
+            WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) | WriteHalf::Dtls(..) => None,
         })
     }
 }
@@ -352,8 +354,8 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Udp(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
             WriteHalf::UnixDgram(w) => w.poll_send(cx, &buf[..buf.len().min(MAX_DATAGRAM)]),
             WriteHalf::Tls(w, _) => Pin::new(w).poll_write(cx, buf),
-            WriteHalf::Dtls(w) => {
-                Pin::new(w).poll_write(cx, &buf[..buf.len().min(dtls::MAX_RECORD)])
+            WriteHalf::Dtls(w, max_record) => {
+                Pin::new(w).poll_write(cx, &buf[..buf.len().min(*max_record)])
             }
         }
     }
@@ -387,7 +389,7 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Tcp(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Unix(w) => Pin::new(w).poll_flush(cx),
             WriteHalf::Tls(w, _) => Pin::new(w).poll_flush(cx),
-            WriteHalf::Dtls(w) => Pin::new(w).poll_flush(cx),
+            WriteHalf::Dtls(w, _) => Pin::new(w).poll_flush(cx),
             WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => Poll::Ready(Ok(())),
         }
     }
@@ -398,7 +400,7 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Unix(w) => Pin::new(w).poll_shutdown(cx),
             WriteHalf::Tls(w, _) => Pin::new(w).poll_shutdown(cx),
             // close_notify.
-            WriteHalf::Dtls(w) => Pin::new(w).poll_shutdown(cx),
+            WriteHalf::Dtls(w, _) => Pin::new(w).poll_shutdown(cx),
             // Datagrams have no half-close.
             WriteHalf::Udp(_) | WriteHalf::UnixDgram(_) => Poll::Ready(Ok(())),
         }
