@@ -480,8 +480,9 @@ pub struct Cli {
             timeout. Each client has a queue of 1 MiB: while any queue is full every sender \
             is paused, so nothing is lost, and a client that stops reading is dropped after \
             --stall-timeout. At most -m clients (100 by default). Refused with exec (\"Invalid \
-            option combination: --broker and -e.\"), with -u and with the HTTP proxy server; \
-            it works over TLS and Unix sockets. Example: ncat -l --broker 9000."
+            option combination: --broker and -e.\"), with -u (unless --ssl makes it DTLS) and \
+            with the HTTP proxy server; it works over TLS, DTLS and Unix sockets. Example: ncat \
+            -l --broker 9000."
     )]
     pub broker: bool,
     /// Multi-user chat server (implies --broker)
@@ -496,6 +497,18 @@ pub struct Cli {
             connect.\"). Example: ncat -l --chat 9000, then ncat host 9000 for each participant."
     )]
     pub chat: bool,
+    /// Chat: let printable UTF-8 through unescaped (extension)
+    #[arg(
+        long = "chat-utf8",
+        long_help = "In chat, let valid printable UTF-8 through as it is, so that \"héllo\" \
+            and \"你好\" are readable; what could change a terminal's state is still escaped \
+            as \\ and three octal digits: control characters (C0 but TAB, LF and CR, DEL, and \
+            the C1 range U+0080-U+009F), the bidirectional embeddings, overrides and isolates \
+            (U+202A-U+202E, U+2066-U+2069), and every byte of invalid UTF-8. This is an \
+            extension: Ncat escapes every byte outside ASCII. It needs --chat (\"--chat-utf8 \
+            works only with --chat.\"). Example: ncat -l --chat --chat-utf8 9000."
+    )]
+    pub chat_utf8: bool,
     /// Drop a broker/chat client that stops reading (2s)
     #[arg(
         long = "stall-timeout",

@@ -98,6 +98,8 @@ pub struct Config {
     pub keep_open_connect: bool,
     /// `-t`: answer Telnet negotiation (connect, `-l` and exec sessions).
     pub telnet: bool,
+    /// `--chat-utf8` (an extension): chat lets printable UTF-8 through unescaped.
+    pub chat_utf8: bool,
     /// `-d`: pause after every read.
     pub delay: Option<Duration>,
     /// `-i`: give up after this long without a read.
@@ -619,6 +621,9 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     )?;
 
     udp_checks(cli, listen)?;
+    if cli.chat_utf8 && !cli.chat {
+        return Err(Failure::Fatal("--chat-utf8 works only with --chat.".into()));
+    }
     let unix_path = unix_socket_path(cli, listen)?;
     let (host, resolved, port_range) = match unix_path {
         Some(_) => (None, None, DEFAULT_PORT..=DEFAULT_PORT),
@@ -752,6 +757,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         quit_after,
         keep_open_connect: cli.keep_open && !listen,
         telnet: cli.telnet,
+        chat_utf8: cli.chat_utf8,
         delay,
         idle_timeout,
         log: Arc::new(log),

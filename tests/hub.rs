@@ -154,7 +154,13 @@ fn chat_ids_follow_the_listening_sockets() {
 
 /// A chat server with two clients, <user4> and <user5>, past their join announcements.
 fn chat_pair() -> (Proc, TcpStream, TcpStream) {
-    let (listener, port) = Proc::listen(&["-l", "--chat", "127.0.0.1", "0"]);
+    chat_pair_with(&[])
+}
+
+fn chat_pair_with(extra: &[&str]) -> (Proc, TcpStream, TcpStream) {
+    let mut args = vec!["-l", "--chat", "127.0.0.1", "0"];
+    args.extend_from_slice(extra);
+    let (listener, port) = Proc::listen(&args);
     let mut a = connect(port);
     read_until(&mut a, b"nobody.\n");
     let mut b = connect(port);
@@ -178,6 +184,37 @@ fn chat_escapes_every_byte_value() {
     }
     let got = read_until(&mut b, b"\\377\n");
     assert_eq!(got, expected, "{}", String::from_utf8_lossy(&got));
+}
+
+#[test]
+fn chat_utf8_lets_readable_text_through_and_escapes_what_a_terminal_acts_on() {
+    let (_listener, mut a, mut b) = chat_pair_with(&["--chat-utf8"]);
+    let mut line = "héllo 你好 \x1b[2J \u{9b}31m \u{202e}olleh "
+        .as_bytes()
+        .to_vec();
+    line.extend_from_slice(b"\x80!\n");
+    a.write_all(&line).unwrap();
+    let got = read_until(&mut b, b"!\n");
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        "<user4> héllo 你好 \\033[2J \\302\\23331m \\342\\200\\256olleh \\200!\n"
+    );
+    // Without the option, Ncat's escaping: every byte outside ASCII.
+    let (_listener, mut a, mut b) = chat_pair();
+    a.write_all("é\n".as_bytes()).unwrap();
+    assert_eq!(read_until(&mut b, b"\n"), b"<user4> \\303\\251\n");
+}
+
+#[test]
+fn chat_utf8_needs_chat() {
+    let mut command = ncat();
+    command.args(["-l", "--broker", "--chat-utf8", "127.0.0.1", "0"]);
+    let (status, _, stderr) = run_command(command, b"");
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("--chat-utf8 works only with --chat."),
+        "{stderr}"
+    );
 }
 
 #[test]

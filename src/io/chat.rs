@@ -1,4 +1,10 @@
 //! Chat-mode byte transforms: terminal-safe escaping and per-line `<userN> ` framing.
+//!
+//! Ncat escapes every byte outside printable ASCII (TAB, LF and CR pass). With `--chat-utf8`
+//! valid printable UTF-8 passes too; what could change a terminal's state is still escaped:
+//! C0 controls but TAB, LF and CR, DEL, the C1 controls U+0080-U+009F (a terminal in UTF-8
+//! mode takes U+009B as CSI), the bidirectional embeddings, overrides and isolates
+//! (U+202A-U+202E, U+2066-U+2069), and every byte of invalid UTF-8.
 
 use bytes::{BufMut, BytesMut};
 
@@ -10,21 +16,70 @@ fn is_safe(b: u8) -> bool {
     matches!(b, 0x20..=0x7e | b'\t' | b'\n' | b'\r')
 }
 
-/// Appends `data` to `out`, writing every unsafe byte as a backslash and three octal digits.
-/// Backslash itself is not escaped (as in Ncat).
-pub fn escape_into(data: &[u8], out: &mut BytesMut) {
+/// Whether a character passes through unescaped under `--chat-utf8`.
+fn is_safe_char(c: char) -> bool {
+    match c {
+        '\t' | '\n' | '\r' => true,
+        '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' => false,
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => false,
+        _ => true,
+    }
+}
+
+/// Appends one byte as a backslash and three octal digits.
+fn put_octal(b: u8, out: &mut BytesMut) {
+    out.put_slice(&[
+        b'\\',
+        b'0' + (b >> 6),
+        b'0' + ((b >> 3) & 7),
+        b'0' + (b & 7),
+    ]);
+}
+
+/// Appends `data` to `out`, escaping as Ncat does or, with `utf8`, as `--chat-utf8` does (see
+/// the module's comment). Backslash itself is not escaped (as in Ncat).
+pub fn escape_into(data: &[u8], utf8: bool, out: &mut BytesMut) {
+    if utf8 {
+        escape_utf8_into(data, out);
+    } else {
+        escape_ascii_into(data, out);
+    }
+}
+
+fn escape_utf8_into(mut data: &[u8], out: &mut BytesMut) {
+    out.reserve(data.len());
+    while !data.is_empty() {
+        let (text, invalid) = match std::str::from_utf8(data) {
+            Ok(text) => (text, 0),
+            Err(e) => {
+                let valid = std::str::from_utf8(&data[..e.valid_up_to()]).unwrap_or_default();
+                let rest = data.len() - e.valid_up_to();
+                (valid, e.error_len().unwrap_or(rest))
+            }
+        };
+        for c in text.chars() {
+            let mut encoded = [0u8; 4];
+            let bytes = c.encode_utf8(&mut encoded).as_bytes();
+            if is_safe_char(c) {
+                out.put_slice(bytes);
+            } else {
+                bytes.iter().for_each(|&b| put_octal(b, out));
+            }
+        }
+        let bad = &data[text.len()..text.len() + invalid];
+        bad.iter().for_each(|&b| put_octal(b, out));
+        data = &data[text.len() + invalid..];
+    }
+}
+
+fn escape_ascii_into(data: &[u8], out: &mut BytesMut) {
     out.reserve(data.len());
     let mut rest = data;
     while !rest.is_empty() {
         let safe = rest.iter().position(|&b| !is_safe(b)).unwrap_or(rest.len());
         out.put_slice(&rest[..safe]);
         if let Some(&b) = rest.get(safe) {
-            out.put_slice(&[
-                b'\\',
-                b'0' + (b >> 6),
-                b'0' + ((b >> 3) & 7),
-                b'0' + (b & 7),
-            ]);
+            put_octal(b, out);
             rest = &rest[safe + 1..];
         } else {
             rest = &[];
@@ -40,13 +95,16 @@ pub fn escape_into(data: &[u8], out: &mut BytesMut) {
 pub struct LineFramer {
     prefix: Vec<u8>,
     partial: Vec<u8>,
+    /// `--chat-utf8`.
+    utf8: bool,
 }
 
 impl LineFramer {
-    pub fn new(id: u32) -> LineFramer {
+    pub fn new(id: u32, utf8: bool) -> LineFramer {
         LineFramer {
             prefix: format!("<user{id}> ").into_bytes(),
             partial: Vec::new(),
+            utf8,
         }
     }
 
@@ -96,7 +154,7 @@ impl LineFramer {
 
     fn emit(&self, line: &[u8], out: &mut BytesMut) {
         out.put_slice(&self.prefix);
-        escape_into(line, out);
+        escape_into(line, self.utf8, out);
     }
 }
 
@@ -107,12 +165,43 @@ mod tests {
 
     fn escape(data: &[u8]) -> Vec<u8> {
         let mut out = BytesMut::new();
-        escape_into(data, &mut out);
+        escape_into(data, false, &mut out);
         out.to_vec()
     }
 
+    fn escape_utf8(data: &[u8]) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        escape_into(data, true, &mut out);
+        out.to_vec()
+    }
+
+    /// The characters a terminal could act on, as `--chat-utf8` must never pass them.
+    fn changes_terminal_state(c: char) -> bool {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    }
+
+    #[test]
+    fn utf8_passes_readable_text_and_escapes_the_rest() {
+        assert_eq!(
+            escape_utf8("héllo 你好".as_bytes()),
+            "héllo 你好".as_bytes()
+        );
+        assert_eq!(escape_utf8(b"\x1b[31m\x7f"), b"\\033[31m\\177");
+        // C1 CSI, a right-to-left override, an isolate.
+        assert_eq!(escape_utf8("\u{9b}".as_bytes()), b"\\302\\233");
+        assert_eq!(escape_utf8("a\u{202e}b".as_bytes()), b"a\\342\\200\\256b");
+        assert_eq!(escape_utf8("\u{2067}".as_bytes()), b"\\342\\201\\247");
+        // Invalid UTF-8: a stray continuation byte, a cut sequence, an overlong form.
+        assert_eq!(escape_utf8(b"a\x80b"), b"a\\200b");
+        assert_eq!(escape_utf8(b"\xe4\xbd"), b"\\344\\275");
+        assert_eq!(escape_utf8(b"\xc0\xaf!"), b"\\300\\257!");
+        assert_eq!(escape_utf8(b"\t\r\n"), b"\t\r\n");
+    }
+
     fn frame(pieces: &[&[u8]], finish: bool) -> Vec<u8> {
-        let mut framer = LineFramer::new(5);
+        let mut framer = LineFramer::new(5, false);
         let mut out = BytesMut::new();
         for p in pieces {
             framer.push(p, &mut out);
@@ -175,6 +264,27 @@ mod tests {
     }
 
     proptest! {
+        /// Under --chat-utf8 the output is valid UTF-8 with no character a terminal acts on,
+        /// whatever the input: bytes of any value, or characters of any kind.
+        #[test]
+        fn utf8_output_cannot_change_a_terminal(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2000),
+            text in ".{0,200}",
+        ) {
+            for input in [&bytes[..], text.as_bytes()] {
+                let out = escape_utf8(input);
+                let out = std::str::from_utf8(&out);
+                prop_assert!(out.is_ok());
+                prop_assert!(!out.unwrap_or_default().chars().any(changes_terminal_state));
+            }
+        }
+
+        /// Readable text passes unchanged under --chat-utf8.
+        #[test]
+        fn utf8_keeps_readable_text(text in "[\\PC&&[^\u{202a}-\u{202e}\u{2066}-\u{2069}]]{0,200}") {
+            prop_assert_eq!(escape_utf8(text.as_bytes()), text.as_bytes());
+        }
+
         /// Nothing a client sends reaches another terminal unescaped.
         #[test]
         fn output_is_terminal_safe(data in proptest::collection::vec(any::<u8>(), 0..3000)) {

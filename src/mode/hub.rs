@@ -80,6 +80,8 @@ pub struct Settings {
     pub crlf: bool,
     /// `-t`: answer each client's Telnet negotiation and strip it from its data.
     pub telnet: bool,
+    /// `--chat-utf8`: printable UTF-8 passes the chat escaping.
+    pub chat_utf8: bool,
     /// `-d`: pause after every client read.
     pub delay: Option<Duration>,
     /// `-o` / `-x`: every chunk read from a client and every message relayed, once.
@@ -262,7 +264,9 @@ impl Hub {
 
     /// Reads one client until it leaves, routing what it sends.
     async fn read_loop(&self, client: &Client, mut reader: ReadHalf) -> Leave {
-        let mut framer = self.is_chat().then(|| LineFramer::new(client.id));
+        let mut framer = self
+            .is_chat()
+            .then(|| LineFramer::new(client.id, self.settings.chat_utf8));
         let mut telnet = self.settings.telnet.then(Telnet::default);
         // Allocated only while the client is sending, so idle clients cost no buffer.
         let mut buf = BytesMut::new();
@@ -538,7 +542,9 @@ impl Hub {
     /// (as `<user0>` in chat). At EOF, keep-open mode half-closes the current clients and
     /// `--send-only` ends the program; otherwise the hub simply goes on.
     pub async fn stdin_loop(self: Arc<Self>, mut stdin: Input) {
-        let mut framer = self.is_chat().then(|| LineFramer::new(0));
+        let mut framer = self
+            .is_chat()
+            .then(|| LineFramer::new(0, self.settings.chat_utf8));
         let mut crlf = self.settings.crlf.then(Crlf::default);
         let mut population = self.population.subscribe();
         loop {

@@ -75,6 +75,7 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
             first_id,
             crlf: cfg.crlf,
             telnet: cfg.telnet,
+            chat_utf8: cfg.chat_utf8,
             delay: cfg.delay,
             log: cfg.log.clone(),
             access: cfg.access.clone(),
