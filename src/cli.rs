@@ -445,7 +445,11 @@ pub struct Cli {
             white space (spaces or newlines), and a comma inside an entry keeps its octet-list \
             meaning (10.1.1,3.9). There is no comment syntax: every word is an entry, so a # \
             line is an error. A file that cannot be read stops ncat (\"can't open\"), as does a \
-            bad entry (\"error in hosts file\"). It may be repeated and combined with --allow."
+            bad entry (\"error in hosts file\"). It may be repeated and combined with --allow. \
+            As an extension, SIGHUP reads every --allowfile and --denyfile again, for the \
+            connections that come next; a file that then fails to read or parse leaves the \
+            lists as they were, and says why on stderr. With files, SIGHUP therefore no longer \
+            ends the listener (nor its exec children)."
     )]
     pub allowfile: Vec<String>,
     /// These hosts may not connect
@@ -467,7 +471,8 @@ pub struct Cli {
         action = ArgAction::Append,
         long_help = "Like --deny, with the hosts read from file, in the format of --allowfile \
             (separated by white space, no comments). A file that cannot be read, or a bad \
-            entry in it, stops ncat at start."
+            entry in it, stops ncat at start; as an extension, SIGHUP reads it again (see \
+            --allowfile)."
     )]
     pub denyfile: Vec<String>,
     /// Relay each client's data to all other clients

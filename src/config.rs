@@ -12,7 +12,7 @@ use crate::error::{Failure, strerror};
 use crate::io::exec::ExecCommand;
 use crate::io::pump::Transforms;
 use crate::io::session_log::SessionLog;
-use crate::net::access::{AccessList, HostSet, Lookup, SpecError};
+use crate::net::access::{AccessList, Lookup, Source};
 use crate::net::resolve::{self, Family};
 use crate::net::stream::Endpoint;
 use crate::net::tls::{self, TlsOptions};
@@ -186,27 +186,14 @@ fn time_option(arg: &Option<String>, what: &str) -> Result<Option<Duration>, Fai
 
 /// Builds the allow and deny sets. A bad entry prints its explanation, then fails.
 fn access_list(cli: &Cli, lookup: Lookup) -> Result<AccessList, Failure> {
-    let build = |options: &[String], files: &[String]| -> Result<HostSet, SpecError> {
-        let mut set = HostSet::default();
-        for value in options {
-            set.add_option(value, lookup)?;
-        }
-        for path in files {
-            set.add_file(path, lookup)?;
-        }
-        Ok(set)
+    let source = Source {
+        allow: cli.allow.clone(),
+        allow_files: cli.allowfile.clone(),
+        deny: cli.deny.clone(),
+        deny_files: cli.denyfile.clone(),
+        lookup: Some(lookup),
     };
-    let given_allow = !cli.allow.is_empty() || !cli.allowfile.is_empty();
-    let result = given_allow
-        .then(|| build(&cli.allow, &cli.allowfile))
-        .transpose()
-        .and_then(|allow| {
-            Ok(AccessList {
-                allow,
-                deny: build(&cli.deny, &cli.denyfile)?,
-            })
-        });
-    result.map_err(|e| {
+    AccessList::new(source).map_err(|e| {
         if let Some(detail) = e.detail {
             crate::say!("Ncat: {detail}");
         }
@@ -694,7 +681,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
                 "Invalid option combination: `{what}' with connect."
             ))
         };
-        if access.allow.is_some() {
+        if access.has_allow() {
             return Err(Failure::Fatal(
                 "Invalid option combination: allow/deny with connect.".into(),
             ));

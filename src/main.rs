@@ -82,8 +82,13 @@ fn run(args: &cli::Cli) -> i32 {
         Err(e) => return error::report(&anyhow::anyhow!("starting the runtime: {e}")),
     };
     let outcome = runtime.block_on(async {
+        // With access lists from files, SIGHUP reads them again instead of ending the server.
+        let reloads = cfg.access.has_files();
+        if reloads {
+            tokio::spawn(ncat::net::access::reload_on_hangup(cfg.access.clone()));
+        }
         if runs_children {
-            io::exec::pass_termination_signals_on();
+            io::exec::pass_termination_signals_on(!reloads);
         }
         mode::run(cfg).await
     });

@@ -118,3 +118,70 @@ fn deny_is_ignored_in_connect_mode() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+fn hang_up(proc: &Proc) {
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(proc.child.id() as i32, libc::SIGHUP) };
+}
+
+#[test]
+fn sighup_reads_the_hosts_files_again_and_a_broken_file_keeps_the_old_lists() {
+    let dir = std::env::temp_dir().join(format!("ncat-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("deny.txt");
+    std::fs::write(&file, "127.0.0.9\n").unwrap();
+    let path = file.to_str().unwrap();
+    let (mut listener, port) = Proc::listen(&["-lk", "--denyfile", path, "127.0.0.1", "0"]);
+    let mut before = connect_from("127.0.0.2", port);
+    before.write_all(b"a\n").unwrap();
+    listener.wait_stdout_len(2);
+
+    std::fs::write(&file, "127.0.0.2\n").unwrap();
+    hang_up(&listener);
+    listener.wait_stderr("Access lists read again (SIGHUP).");
+    assert!(is_refused(&mut connect_from("127.0.0.2", port)));
+    listener.wait_stderr("New connection denied: not allowed");
+    // A client admitted before the reload is served on.
+    before.write_all(b"b\n").unwrap();
+    assert_eq!(listener.wait_stdout_len(4), b"a\nb\n");
+
+    std::fs::write(&file, "127.0.0.3/99\n").unwrap();
+    hang_up(&listener);
+    listener.wait_stderr("The previous access lists stay in force.");
+    assert!(
+        listener
+            .stderr()
+            .contains("Illegal netmask in \"127.0.0.3/99\"")
+    );
+    assert!(is_refused(&mut connect_from("127.0.0.2", port)));
+    let mut other = connect_from("127.0.0.3", port);
+    other.write_all(b"c\n").unwrap();
+    assert_eq!(listener.wait_stdout_len(6), b"a\nb\nc\n");
+    assert!(listener.is_running());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn with_hosts_files_sighup_does_not_end_an_exec_server() {
+    let dir = std::env::temp_dir().join(format!("ncat-reload-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("allow.txt");
+    std::fs::write(&file, "127.0.0.1\n").unwrap();
+    let path = file.to_str().unwrap();
+    let (mut listener, port) = Proc::listen(&[
+        "-lk",
+        "--allowfile",
+        path,
+        "-e",
+        "/bin/cat",
+        "127.0.0.1",
+        "0",
+    ]);
+    hang_up(&listener);
+    listener.wait_stderr("Access lists read again (SIGHUP).");
+    let mut client = connect(port);
+    client.write_all(b"echo\n").unwrap();
+    assert_eq!(read_n(&mut client, 5), b"echo\n");
+    assert!(listener.is_running());
+    let _ = std::fs::remove_dir_all(&dir);
+}

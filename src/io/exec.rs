@@ -228,11 +228,13 @@ pub fn end_children() {
     signal_children(libc::SIGTERM);
 }
 
-/// From now on, SIGTERM, SIGINT and SIGHUP reach the children first and then end this
-/// program as they would have without a handler (same status). Must run inside the runtime.
-pub fn pass_termination_signals_on() {
+/// From now on, SIGTERM, SIGINT and (with `hangup_too`) SIGHUP reach the children first and
+/// then end this program as they would have without a handler (same status). Without
+/// `hangup_too`, SIGHUP is left to the access-list reload. Must run inside the runtime.
+pub fn pass_termination_signals_on(hangup_too: bool) {
     use tokio::signal::unix::{SignalKind, signal};
-    for number in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+    let hangup = hangup_too.then_some(libc::SIGHUP);
+    for number in [libc::SIGTERM, libc::SIGINT].into_iter().chain(hangup) {
         let Ok(mut arrivals) = signal(SignalKind::from_raw(number)) else {
             continue;
         };

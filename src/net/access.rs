@@ -4,8 +4,12 @@
 //! as Ncat does: so `::/0` also matches IPv4 clients, and an IPv4-mapped client on an IPv6
 //! socket is matched as the IPv4 address it is. Deny wins: a client must be in the allow set
 //! (when there is one) and not in the deny set.
+//!
+//! On SIGHUP (an extension) the lists are built again from their options and files, and apply
+//! to the next connections; a list that fails to build leaves the old one in force.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, RwLock};
 
 use crate::net::resolve::{self, Family};
 
@@ -81,15 +85,112 @@ impl HostSet {
 
 /// The allow and deny sets together, with Ncat's decision rule.
 #[derive(Debug, Default, Clone)]
-pub struct AccessList {
+pub struct Sets {
     /// `None` when no `--allow`/`--allowfile` was given (everyone is allowed in).
     pub allow: Option<HostSet>,
     pub deny: HostSet,
 }
 
-impl AccessList {
+impl Sets {
     pub fn permits(&self, ip: IpAddr) -> bool {
         self.allow.as_ref().is_none_or(|set| set.contains(ip)) && !self.deny.contains(ip)
+    }
+}
+
+/// What the sets are made of: the `--allow`/`--deny` values and the files, kept so that the
+/// files can be read again.
+#[derive(Debug, Default, Clone)]
+pub struct Source {
+    pub allow: Vec<String>,
+    pub allow_files: Vec<String>,
+    pub deny: Vec<String>,
+    pub deny_files: Vec<String>,
+    pub lookup: Option<Lookup>,
+}
+
+impl Source {
+    /// Builds the sets: the options' entries, then the files'.
+    pub fn build(&self) -> Result<Sets, SpecError> {
+        let lookup = self.lookup.unwrap_or(Lookup {
+            family: Family::Any,
+            numeric_only: false,
+        });
+        let build = |options: &[String], files: &[String]| -> Result<HostSet, SpecError> {
+            let mut set = HostSet::default();
+            for value in options {
+                set.add_option(value, lookup)?;
+            }
+            for path in files {
+                set.add_file(path, lookup)?;
+            }
+            Ok(set)
+        };
+        let given_allow = !self.allow.is_empty() || !self.allow_files.is_empty();
+        Ok(Sets {
+            allow: given_allow
+                .then(|| build(&self.allow, &self.allow_files))
+                .transpose()?,
+            deny: build(&self.deny, &self.deny_files)?,
+        })
+    }
+}
+
+/// The access lists in force, shared by every accept loop, and where they came from.
+#[derive(Debug, Default)]
+pub struct AccessList {
+    sets: RwLock<Sets>,
+    source: Source,
+}
+
+impl AccessList {
+    pub fn new(source: Source) -> Result<AccessList, SpecError> {
+        Ok(AccessList {
+            sets: RwLock::new(source.build()?),
+            source,
+        })
+    }
+
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        self.sets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .permits(ip)
+    }
+
+    /// Whether any `--allow`/`--allowfile` was given.
+    pub fn has_allow(&self) -> bool {
+        !self.source.allow.is_empty() || !self.source.allow_files.is_empty()
+    }
+
+    /// Whether the lists come partly from files, which SIGHUP reads again.
+    pub fn has_files(&self) -> bool {
+        !self.source.allow_files.is_empty() || !self.source.deny_files.is_empty()
+    }
+
+    /// Builds the sets again; on failure the old ones stay in force.
+    pub fn reload(&self) -> Result<(), SpecError> {
+        let sets = self.source.build()?;
+        *self.sets.write().unwrap_or_else(|p| p.into_inner()) = sets;
+        Ok(())
+    }
+}
+
+/// Reads the access lists again at every SIGHUP, saying why when they cannot be.
+pub async fn reload_on_hangup(access: Arc<AccessList>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match access.reload() {
+            Ok(()) => tracing::info!("Access lists read again (SIGHUP)."),
+            Err(e) => {
+                if let Some(detail) = e.detail {
+                    crate::say!("Ncat: {detail}");
+                }
+                crate::say!("Ncat: {} The previous access lists stay in force.", e.fatal);
+            }
+        }
     }
 }
 
@@ -332,19 +433,19 @@ mod tests {
 
     #[test]
     fn deny_wins() {
-        let acl = AccessList {
+        let acl = Sets {
             allow: Some(set(&["127.0.0.1"])),
             deny: set(&["127.0.0.1"]),
         };
         assert!(!acl.permits(ip("127.0.0.1")));
-        let acl = AccessList {
+        let acl = Sets {
             allow: Some(set(&["127.0.0.0/8"])),
             deny: set(&["127.0.0.2"]),
         };
         assert!(acl.permits(ip("127.0.0.1")));
         assert!(!acl.permits(ip("127.0.0.2")));
         assert!(!acl.permits(ip("10.0.0.1")));
-        let acl = AccessList {
+        let acl = Sets {
             allow: None,
             deny: set(&["10.0.0.0/8"]),
         };
