@@ -705,6 +705,23 @@ pub struct Cli {
             10.0.0.5 443."
     )]
     pub ssl_servername: Option<String>,
+    /// Accept only a server whose public key has this SHA-256 (extension)
+    #[arg(
+        long = "ssl-pin",
+        value_name = "sha256:digest",
+        action = ArgAction::Append,
+        long_help = "Accept only a server whose certificate's public key (its DER \
+            SubjectPublicKeyInfo) has this SHA-256 digest, given after sha256: as 64 hex digits \
+            or in base64 (the form of curl's --pinnedpubkey and of openssl x509 -pubkey | \
+            openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64). It may \
+            be repeated: any one of the pins matches, so a key can be rotated. A server whose \
+            key matches none is refused before any data is sent (\"Certificate pin mismatch\", \
+            naming the key's own pin), whatever --ssl-verify says; the certificate's chain is \
+            checked only with --ssl-verify. This is an extension; connect mode only (TLS and \
+            DTLS), and it turns on --ssl. Example: ncat --ssl-pin \
+            sha256:4YbL6WtXQmTnA5X1c1ZxT0W5uFgB4Rr3bH9y5lS6c2Q= host 443."
+    )]
+    pub ssl_pin: Vec<String>,
     /// ALPN protocols to offer (h2,http/1.1)
     #[arg(
         long = "ssl-alpn",

@@ -272,6 +272,7 @@ fn wants_tls(cli: &Cli) -> bool {
         || cli.ssl_ciphers.is_some()
         || cli.ssl_servername.is_some()
         || cli.ssl_alpn.is_some()
+        || !cli.ssl_pin.is_empty()
 }
 
 /// The `--ssl*` options, checked. `names` are what a generated certificate is made out to.
@@ -289,6 +290,14 @@ fn tls_options(cli: &Cli, listen: bool, names: Vec<String>) -> Result<Option<Tls
     if listen && cli.ssl_alpn.is_some() {
         return fatal("ALPN is not supported in listen mode\n");
     }
+    if listen && !cli.ssl_pin.is_empty() {
+        return fatal("--ssl-pin applies to connect mode only.");
+    }
+    let pins = cli
+        .ssl_pin
+        .iter()
+        .map(|pin| tls::parse_pin(pin).map_err(Failure::Fatal))
+        .collect::<Result<Vec<_>, _>>()?;
     // DTLS runs on OpenSSL, which takes OpenSSL's cipher strings as Ncat does.
     let (suites, cipher_list) = match cli.ssl_ciphers.as_deref() {
         Some(list) if cli.udp => (None, Some(list.to_string())),
@@ -312,6 +321,7 @@ fn tls_options(cli: &Cli, listen: bool, names: Vec<String>) -> Result<Option<Tls
         trustfile: cli.ssl_trustfile.first().map(PathBuf::from),
         suites,
         cipher_list,
+        pins,
         servername: cli.ssl_servername.clone(),
         alpn,
         names,

@@ -398,3 +398,106 @@ fn option_checks() {
         "Unable to read the trust file \"/\"",
     );
 }
+
+/// A certificate and key made by openssl in a fresh directory, and its public key's pin as
+/// OpenSSL's own tools compute it (base64 of the SHA-256 of the DER SubjectPublicKeyInfo).
+fn pinned_pair(tag: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("ncat-pin-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shell = |script: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&dir)
+            .output()
+            .expect("sh and openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    shell(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -keyout k.pem -out c.pem -days 1 2>/dev/null",
+    );
+    let pin = shell(
+        "openssl x509 -in c.pem -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
+    );
+    (dir, pin)
+}
+
+#[test]
+fn ssl_pin_admits_the_pinned_key_and_refuses_any_other_over_tls_and_dtls() {
+    let (dir, pin) = pinned_pair("both");
+    let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    use base64::Engine;
+    let digest = base64::engine::general_purpose::STANDARD
+        .decode(&pin)
+        .unwrap();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    for udp in [false, true] {
+        let proto: &[&str] = if udp { &["-u"] } else { &[] };
+        let mut server_args = proto.to_vec();
+        server_args.extend_from_slice(&["-l", "-k", "--ssl-cert", cert, "--ssl-key", key]);
+        server_args.extend_from_slice(&["-e", "/bin/cat", "127.0.0.1", "0"]);
+        let (_server, port) = Proc::listen(&server_args);
+        let port = port.to_string();
+        for good in [format!("sha256:{pin}"), format!("sha256:{hex}")] {
+            let mut args = proto.to_vec();
+            args.extend_from_slice(&[
+                "--ssl-pin",
+                "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ]);
+            args.extend_from_slice(&["--ssl-pin", &good, "127.0.0.1", &port]);
+            let mut client = Proc::spawn(&args, false);
+            client.write_stdin(b"pinned\n");
+            assert_eq!(client.wait_stdout_len(7), b"pinned\n", "udp {udp}");
+        }
+        let mut args = proto.to_vec();
+        let other = "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        args.extend_from_slice(&["--ssl-pin", other, "127.0.0.1", &port]);
+        let mut refused = Proc::spawn(&args, false);
+        let status = refused.wait_exit();
+        assert_eq!(status.code(), Some(1), "udp {udp}: {}", refused.stderr());
+        let said = refused.stderr();
+        assert!(
+            said.contains(&format!(
+                "Certificate pin mismatch: the server's public key is sha256:{pin}."
+            )),
+            "udp {udp}: {said}"
+        );
+        assert!(refused.stdout().is_empty());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ssl_pin_errors() {
+    for (args, message) in [
+        (
+            &["--ssl-pin", "md5:abcd", "127.0.0.1", "1"][..],
+            "Invalid --ssl-pin \"md5:abcd\"",
+        ),
+        (
+            &["--ssl-pin", "sha256:abcd", "127.0.0.1", "1"][..],
+            "Invalid --ssl-pin \"sha256:abcd\"",
+        ),
+        (
+            &[
+                "-l",
+                "--ssl-pin",
+                "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                "127.0.0.1",
+                "0",
+            ][..],
+            "--ssl-pin applies to connect mode only.",
+        ),
+    ] {
+        let mut command = ncat();
+        command.args(args);
+        let (status, _, stderr) = run_command(command, b"");
+        assert_eq!(status, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

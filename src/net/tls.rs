@@ -37,6 +37,8 @@ pub struct TlsOptions {
     pub suites: Option<Vec<SupportedCipherSuite>>,
     /// `--ssl-ciphers` with `-u`: an OpenSSL cipher string for DTLS, as given.
     pub cipher_list: Option<String>,
+    /// `--ssl-pin`: SHA-256 digests of the public keys a server may have (any key if empty).
+    pub pins: Vec<[u8; 32]>,
     /// `--ssl-servername`: the name sent (SNI) and checked, instead of the target as typed.
     pub servername: Option<String>,
     /// `--ssl-alpn`: protocols to offer.
@@ -220,6 +222,39 @@ fn log_fingerprints(der: &[u8]) {
     );
 }
 
+/// Parses an `--ssl-pin`: `sha256:` then 64 hex digits or the digest in base64.
+pub fn parse_pin(pin: &str) -> Result<[u8; 32], String> {
+    use base64::Engine;
+    let invalid =
+        || format!("Invalid --ssl-pin \"{pin}\": give sha256: and the digest in hex or base64.");
+    let digest = pin.strip_prefix("sha256:").ok_or_else(invalid)?;
+    let bytes = if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        (0..32)
+            .map(|i| u8::from_str_radix(&digest[2 * i..2 * i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| invalid())?
+    } else {
+        let engine = &base64::engine::general_purpose::STANDARD;
+        let unpadded = &base64::engine::general_purpose::STANDARD_NO_PAD;
+        engine
+            .decode(digest)
+            .or_else(|_| unpadded.decode(digest))
+            .map_err(|_| invalid())?
+    };
+    bytes.try_into().map_err(|_| invalid())
+}
+
+/// The pin of a certificate: the SHA-256 of its public key, in base64.
+fn key_pin(cert: &[u8]) -> Option<(Vec<u8>, String)> {
+    use base64::Engine;
+    let key = crate::net::der::subject_public_key_info(cert)?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, key)
+        .as_ref()
+        .to_vec();
+    let text = base64::engine::general_purpose::STANDARD.encode(&digest);
+    Some((digest, text))
+}
+
 /// A digest in Ncat's shape: upper-case hex in groups of four (`A0DA BAE4 ...`).
 pub fn fingerprint(algorithm: &'static ring::digest::Algorithm, der: &[u8]) -> String {
     let digest = ring::digest::digest(algorithm, der);
@@ -281,6 +316,7 @@ impl Client {
             webpki,
             listed,
             enforce: opts.verify,
+            pins: opts.pins.clone(),
             crypto: crypto.clone(),
             failure: Mutex::new(None),
         });
@@ -352,7 +388,11 @@ impl Client {
         match self.verifier.take_failure() {
             Some(failure) => {
                 failure.report();
-                if failure.name_mismatch {
+                if let Some(pin) = failure.unpinned {
+                    Failure::network(format!(
+                        "Certificate pin mismatch: the server's public key is sha256:{pin}."
+                    ))
+                } else if failure.name_mismatch {
                     Failure::fatal("Certificate verification error.")
                 } else {
                     Failure::network("Input/output error.")
@@ -489,6 +529,8 @@ fn name_matches(pattern: &str, host: &str) -> bool {
 struct VerifyFailure {
     reason: String,
     name_mismatch: bool,
+    /// The server's own pin, when `--ssl-pin` named others.
+    unpinned: Option<String>,
     /// The server's certificate, for the report.
     cert: Vec<u8>,
 }
@@ -519,6 +561,8 @@ struct ReportingVerifier {
     /// The certificates of `--ssl-trustfile`, each trusted as a server certificate too.
     listed: Vec<CertificateDer<'static>>,
     enforce: bool,
+    /// `--ssl-pin`: always enforced.
+    pins: Vec<[u8; 32]>,
     crypto: Arc<CryptoProvider>,
     failure: Mutex<Option<VerifyFailure>>,
 }
@@ -538,6 +582,26 @@ impl ServerCertVerifier for ReportingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if !self.pins.is_empty() {
+            let pin = key_pin(end_entity);
+            if !pin
+                .as_ref()
+                .is_some_and(|(digest, _)| self.pins.iter().any(|p| p == &digest[..]))
+            {
+                let failure = VerifyFailure {
+                    cert: end_entity.to_vec(),
+                    reason: "public key pin mismatch".into(),
+                    name_mismatch: false,
+                    unpinned: Some(pin.map_or_else(|| "unreadable".into(), |(_, text)| text)),
+                };
+                if let Ok(mut slot) = self.failure.lock() {
+                    *slot = Some(failure);
+                }
+                return Err(rustls::Error::InvalidCertificate(
+                    CertificateError::ApplicationVerificationFailure,
+                ));
+            }
+        }
         let checked = if self.listed.iter().any(|c| c == end_entity) {
             check_listed(end_entity, server_name, now)
         } else {
@@ -571,6 +635,7 @@ impl ServerCertVerifier for ReportingVerifier {
                         | CertificateError::NotValidForNameContext { .. }
                 )
             ),
+            unpinned: None,
         };
         if let Ok(mut slot) = self.failure.lock() {
             *slot = Some(failure);
