@@ -722,6 +722,20 @@ pub struct Cli {
             sha256:4YbL6WtXQmTnA5X1c1ZxT0W5uFgB4Rr3bH9y5lS6c2Q= host 443."
     )]
     pub ssl_pin: Vec<String>,
+    /// Listen: require client certificates issued by these CAs (extension)
+    #[arg(
+        long = "ssl-client-ca",
+        value_name = "file",
+        long_help = "Require every client to present a certificate issued by one of the CA \
+            certificates in this PEM file (mutual TLS): a client without one, or with one \
+            another CA issued, fails its handshake and is dropped like any failed handshake. \
+            Under -v the listener names each client certificate's subject. A client presents \
+            its certificate with --ssl-cert and --ssl-key. This is an extension (Ncat never \
+            asks clients for certificates, and --ssl-verify keeps having no effect in listen \
+            mode); listen mode only, over TLS and DTLS, and it turns on --ssl. Example: ncat \
+            -l --ssl --ssl-client-ca ca.pem 9443."
+    )]
+    pub ssl_client_ca: Option<String>,
     /// ALPN protocols to offer (h2,http/1.1)
     #[arg(
         long = "ssl-alpn",

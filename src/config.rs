@@ -273,6 +273,7 @@ fn wants_tls(cli: &Cli) -> bool {
         || cli.ssl_servername.is_some()
         || cli.ssl_alpn.is_some()
         || !cli.ssl_pin.is_empty()
+        || cli.ssl_client_ca.is_some()
 }
 
 /// The `--ssl*` options, checked. `names` are what a generated certificate is made out to.
@@ -292,6 +293,9 @@ fn tls_options(cli: &Cli, listen: bool, names: Vec<String>) -> Result<Option<Tls
     }
     if listen && !cli.ssl_pin.is_empty() {
         return fatal("--ssl-pin applies to connect mode only.");
+    }
+    if !listen && cli.ssl_client_ca.is_some() {
+        return fatal("--ssl-client-ca applies to listen mode only.");
     }
     let pins = cli
         .ssl_pin
@@ -322,6 +326,7 @@ fn tls_options(cli: &Cli, listen: bool, names: Vec<String>) -> Result<Option<Tls
         suites,
         cipher_list,
         pins,
+        client_ca: cli.ssl_client_ca.as_ref().map(PathBuf::from),
         servername: cli.ssl_servername.clone(),
         alpn,
         names,

@@ -710,7 +710,7 @@ bound are fatal; a refused client does not hang a single-client listener.
 - TLS is rustls: --ssl-ciphers takes suite names, the generated certificate is ECDSA P-256, \
 and --ssl-trustfile adds to the system store.
 - The HTTP proxy server listens where it is told.
-- Extensions: --progress, --stall-timeout, --chat-utf8, --ssl-pin, SIGHUP reloading \
+- Extensions: --progress, --stall-timeout, --chat-utf8, --ssl-pin, --ssl-client-ca, SIGHUP reloading \
 --allowfile and --denyfile, port ranges with -z, --man-page and --completions.
 
 The README lists every difference and the reason for each.
@@ -793,6 +793,7 @@ mod tests {
             "stall_timeout",
             "chat_utf8",
             "ssl_pin",
+            "ssl_client_ca",
             "allowfile",
             "denyfile",
             "zero_io",

@@ -501,3 +501,72 @@ fn ssl_pin_errors() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn ssl_client_ca_requires_a_client_certificate_from_that_ca_over_tls_and_dtls() {
+    let dir = std::env::temp_dir().join(format!("ncat-mtls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = "set -e
+        ec='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'
+        openssl req -x509 $ec -subj /CN=test-ca -keyout ca.key -out ca.pem -days 1
+        openssl req -x509 $ec -subj /CN=other-ca -keyout other.key -out other.pem -days 1
+        printf 'basicConstraints=CA:FALSE\\nextendedKeyUsage=clientAuth\\n' > ext
+        for who in alice:ca mallory:other; do
+            name=${who%%:*}; ca=${who#*:}
+            openssl req $ec -subj /CN=$name -keyout $name.key -out $name.csr
+            openssl x509 -req -in $name.csr -CA $ca.pem -CAkey $ca.key -CAcreateserial \\
+                -extfile ext -days 1 -out $name.pem
+        done";
+    let made = std::process::Command::new("sh")
+        .args(["-c", script])
+        .current_dir(&dir)
+        .output()
+        .expect("sh and openssl");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let file = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    for udp in [false, true] {
+        let proto: &[&str] = if udp { &["-u"] } else { &[] };
+        let ca = file("ca.pem");
+        let mut server_args = proto.to_vec();
+        server_args.extend_from_slice(&["-l", "-k", "--ssl-client-ca", &ca]);
+        server_args.extend_from_slice(&["-e", "/bin/cat", "127.0.0.1", "0"]);
+        let (mut server, port) = Proc::listen(&server_args);
+        let port = port.to_string();
+        let (alice, alice_key) = (file("alice.pem"), file("alice.key"));
+        let mut args = proto.to_vec();
+        args.extend_from_slice(&["--ssl-cert", &alice, "--ssl-key", &alice_key]);
+        args.extend_from_slice(&["127.0.0.1", &port]);
+        let mut client = Proc::spawn(&args, false);
+        client.write_stdin(b"mutual\n");
+        assert_eq!(client.wait_stdout_len(7), b"mutual\n", "udp {udp}");
+        server.wait_stderr("Client certificate: CN=alice (issued by CN=test-ca)");
+
+        let (mallory, mallory_key) = (file("mallory.pem"), file("mallory.key"));
+        let mut strangers = Vec::new();
+        let mut args = proto.to_vec();
+        args.extend_from_slice(&["--ssl-cert", &mallory, "--ssl-key", &mallory_key]);
+        args.extend_from_slice(&["127.0.0.1", &port]);
+        strangers.push(Proc::spawn(&args, false));
+        let mut args = proto.to_vec();
+        args.extend_from_slice(&["--ssl", "127.0.0.1", &port]);
+        strangers.push(Proc::spawn(&args, false));
+        for mut stranger in strangers {
+            let _ = stranger.stdin.as_mut().map(|s| s.write_all(b"let me in\n"));
+            // Refused: the handshake fails (or the connection is closed at once); nothing is
+            // ever echoed.
+            stranger.wait_exit();
+            assert!(stranger.stdout().is_empty(), "udp {udp}");
+        }
+        assert_eq!(
+            server.stderr_count("Failed SSL connection from"),
+            2,
+            "udp {udp}"
+        );
+        assert!(server.is_running());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -291,6 +291,15 @@ impl Server {
                 "Failed to set up DTLS: the private key does not match the certificate.".into(),
             )
         })?;
+        if let Some(path) = &opts.client_ca {
+            // The same file as for TLS, read the same way, then handed to OpenSSL.
+            let store = builder.cert_store_mut();
+            for der in tls::read_client_ca(path)? {
+                let ca = X509::from_der(&der).map_err(setup_failed)?;
+                store.add_cert(ca).map_err(setup_failed)?;
+            }
+            builder.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+        }
         Ok(Server {
             ctx: builder.build(),
         })
@@ -301,6 +310,13 @@ impl Server {
         let mut stream = session(&self.ctx, peer, None)?;
         drive(&mut stream, true).await.map_err(handshake_error)?;
         stream.get_mut().established = true;
+        if let Some(der) = stream
+            .ssl()
+            .peer_certificate()
+            .and_then(|c| c.to_der().ok())
+        {
+            tls::log_client_certificate(&der);
+        }
         Ok(Stream::Dtls(Box::new(stream)))
     }
 }

@@ -39,6 +39,8 @@ pub struct TlsOptions {
     pub cipher_list: Option<String>,
     /// `--ssl-pin`: SHA-256 digests of the public keys a server may have (any key if empty).
     pub pins: Vec<[u8; 32]>,
+    /// `--ssl-client-ca`: a listener requires client certificates issued by these CAs.
+    pub client_ca: Option<PathBuf>,
     /// `--ssl-servername`: the name sent (SNI) and checked, instead of the target as typed.
     pub servername: Option<String>,
     /// `--ssl-alpn`: protocols to offer.
@@ -126,11 +128,24 @@ pub fn acceptor(opts: &TlsOptions) -> Result<TlsAcceptor, Failure> {
             "Failed to set up TLS: the private key does not match the certificate.".into(),
         ));
     }
-    let config = ServerConfig::builder_with_provider(crypto)
+    let builder = ServerConfig::builder_with_provider(crypto.clone())
         .with_safe_default_protocol_versions()
-        .map_err(failed)?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(OneCertificate(Arc::new(certified))));
+        .map_err(failed)?;
+    let builder = match &opts.client_ca {
+        Some(path) => {
+            let mut roots = RootCertStore::empty();
+            roots.add_parsable_certificates(read_client_ca(path)?);
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                crypto,
+            )
+            .build()
+            .map_err(|e| Failure::Fatal(format!("Failed to set up TLS: {e}.")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder.with_cert_resolver(Arc::new(OneCertificate(Arc::new(certified))));
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
@@ -283,7 +298,37 @@ pub async fn accept(acceptor: &TlsAcceptor, tcp: TcpStream) -> std::io::Result<S
         ));
     }
     let tls = acceptor.accept(ReadAhead::new(tcp)).await?;
+    if let Some(cert) = tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+        log_client_certificate(cert);
+    }
     Ok(Stream::Tls(Box::new(TlsStream::Server(tls))))
+}
+
+/// `-v`: whose certificate a client presented (`--ssl-client-ca`).
+pub fn log_client_certificate(der: &[u8]) {
+    if let Some((subject, issuer)) = crate::net::der::subject_and_issuer_text(der) {
+        tracing::info!("Client certificate: {subject} (issued by {issuer})");
+    }
+}
+
+/// The CA certificates of `--ssl-client-ca`.
+pub fn read_client_ca(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            Failure::Fatal(format!(
+                "Unable to read the client CA file \"{}\": {}.",
+                path.display(),
+                pem_error(e)
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(Failure::Fatal(format!(
+            "Unable to read the client CA file \"{}\": no certificate in it.",
+            path.display()
+        )));
+    }
+    Ok(certs)
 }
 
 /// The client side: a connector and the verifier whose findings it reports.
