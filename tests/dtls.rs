@@ -23,6 +23,20 @@ fn dtls_client(port: u16, extra: &[&str]) -> Proc {
     Proc::spawn(&args, false)
 }
 
+/// Ncat 7.93's DTLS client, its stdin a pipe.
+fn reference_dtls_client(reference: &str, port: u16) -> Proc {
+    let mut command = Command::new(reference);
+    command.args(["-u", "--ssl", "127.0.0.1", &port.to_string()]);
+    command.stdin(std::process::Stdio::piped());
+    Proc::spawn_command(command)
+}
+
+/// Waits until the listener has finished `n` peers' handshakes.
+fn wait_for_peers(server: &Proc, n: usize) {
+    wait_for(|| (server.stderr_count("Connection from 127.0.0.1:") == n).then_some(()))
+        .unwrap_or_else(|| panic!("{n} peers connected: {}", server.stderr()));
+}
+
 #[test]
 fn our_client_and_server_talk_both_ways_and_close_notify_ends_the_listener() {
     let (mut server, port) = dtls_listener(&[]);
@@ -48,10 +62,7 @@ fn ncat_793s_dtls_client_talks_to_our_server() {
         return;
     };
     let (mut server, port) = dtls_listener(&[]);
-    let mut command = Command::new(reference);
-    command.args(["-u", "--ssl", "127.0.0.1", &port.to_string()]);
-    command.stdin(std::process::Stdio::piped());
-    let mut client = Proc::spawn_command(command);
+    let mut client = reference_dtls_client(reference, port);
     client.write_stdin(b"from ncat 7.93\n");
     assert_eq!(server.wait_stdout_len(15), b"from ncat 7.93\n");
     server.write_stdin(b"from us\n");
@@ -97,8 +108,7 @@ fn broker_relays_between_dtls_peers() {
     let mut first = dtls_client(port, &[]);
     let mut second = dtls_client(port, &[]);
     // Both sessions are in the hub once their handshakes are done.
-    wait_for(|| (server.stderr_count("Connection from 127.0.0.1:") == 2).then_some(()))
-        .expect("both peers connected");
+    wait_for_peers(&server, 2);
     first.write_stdin(b"a\n");
     assert_eq!(second.wait_stdout_len(2), b"a\n");
     second.write_stdin(b"b\n");
@@ -229,8 +239,7 @@ fn chat_over_dtls_announces_and_prefixes_as_over_tcp() {
     })
     .expect("the first client's join");
     let mut second = dtls_client(port, &[]);
-    wait_for(|| (server.stderr_count("Connection from 127.0.0.1:") == 2).then_some(()))
-        .expect("both peers connected");
+    wait_for_peers(&server, 2);
     wait_for(|| second.stdout().ends_with(b".\n").then_some(())).expect("the second join");
     second.write_stdin(b"hi \x01\n");
     let said = wait_for(|| {
@@ -257,10 +266,7 @@ fn our_client_runs_exec_over_dtls_and_ncat_793_reaches_our_exec_server() {
         return;
     };
     let (_server, port) = dtls_listener(&["-e", "/bin/cat"]);
-    let mut command = Command::new(reference);
-    command.args(["-u", "--ssl", "127.0.0.1", &port.to_string()]);
-    command.stdin(std::process::Stdio::piped());
-    let mut client = Proc::spawn_command(command);
+    let mut client = reference_dtls_client(reference, port);
     client.write_stdin(b"echoed by cat\n");
     assert_eq!(client.wait_stdout_len(14), b"echoed by cat\n");
 }
@@ -305,8 +311,7 @@ fn keep_open_sends_stdin_to_every_dtls_peer_and_prints_theirs() {
     let (mut server, port) = dtls_listener(&["-k"]);
     let mut first = dtls_client(port, &[]);
     let mut second = dtls_client(port, &[]);
-    wait_for(|| (server.stderr_count("Connection from 127.0.0.1:") == 2).then_some(()))
-        .expect("both peers connected");
+    wait_for_peers(&server, 2);
     server.write_stdin(b"to all\n");
     assert_eq!(first.wait_stdout_len(7), b"to all\n");
     assert_eq!(second.wait_stdout_len(7), b"to all\n");
@@ -354,11 +359,9 @@ fn a_server_that_never_answers_the_handshake_times_out_within_w() {
 fn a_chat_peer_that_vanishes_is_dropped_and_its_leave_announced() {
     let (server, port) = dtls_listener(&["--chat"]);
     let first = dtls_client(port, &[]);
-    wait_for(|| (server.stderr_count("Connection from 127.0.0.1:") == 1).then_some(()))
-        .expect("the first peer");
+    wait_for_peers(&server, 1);
     let mut second = dtls_client(port, &[]);
-    wait_for(|| (server.stderr_count("Connection from 127.0.0.1:") == 2).then_some(()))
-        .expect("the second peer");
+    wait_for_peers(&server, 2);
     // The second peer's process dies without a close_notify: its port answers the next
     // record with an ICMP refusal, which ends its session.
     second.child.kill().unwrap();

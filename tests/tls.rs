@@ -404,19 +404,7 @@ fn option_checks() {
 fn pinned_pair(tag: &str) -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("ncat-pin-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let shell = |script: &str| {
-        let out = std::process::Command::new("sh")
-            .args(["-c", script])
-            .current_dir(&dir)
-            .output()
-            .expect("sh and openssl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let shell = |script: &str| sh_in(&dir, script);
     shell(
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -keyout k.pem -out c.pem -days 1 2>/dev/null",
     );
@@ -517,16 +505,7 @@ fn ssl_client_ca_requires_a_client_certificate_from_that_ca_over_tls_and_dtls() 
             openssl x509 -req -in $name.csr -CA $ca.pem -CAkey $ca.key -CAcreateserial \\
                 -extfile ext -days 1 -out $name.pem
         done";
-    let made = std::process::Command::new("sh")
-        .args(["-c", script])
-        .current_dir(&dir)
-        .output()
-        .expect("sh and openssl");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    sh_in(&dir, script);
     let file = |name: &str| dir.join(name).to_str().unwrap().to_string();
     for udp in [false, true] {
         let proto: &[&str] = if udp { &["-u"] } else { &[] };

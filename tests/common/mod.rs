@@ -459,3 +459,19 @@ impl OpensslServer {
         })
     }
 }
+
+/// Runs a shell script (openssl commands, say) in `dir`; panics with its stderr if it fails.
+/// Returns its stdout, trimmed.
+pub fn sh_in(dir: &std::path::Path, script: &str) -> String {
+    let out = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .output()
+        .expect("sh");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
