@@ -339,11 +339,12 @@ fn q_keeps_a_dtls_client_receiving_after_stdin_ends() {
 fn a_server_that_never_answers_the_handshake_times_out_within_w() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port().to_string();
-    let mut client = Proc::spawn(&["-u", "--ssl", "-w", "1", "127.0.0.1", &port], false);
+    let mut client = Proc::spawn(&["-u", "--ssl", "-w", "2", "127.0.0.1", &port], false);
     let status = client.wait_exit();
     assert_eq!(status.code(), Some(1), "{}", client.stderr());
     assert!(client.stderr().contains("TIMEOUT."), "{}", client.stderr());
-    // It did try: the ClientHello reached the socket (and was sent again).
+    // It did try: the ClientHello reached the socket, and was sent again after OpenSSL's first
+    // one-second retransmission timer.
     let mut buf = [0u8; 2048];
     silent.set_nonblocking(true).unwrap();
     let mut hellos = 0;
