@@ -514,6 +514,19 @@ pub struct Cli {
             works only with --chat.\"). Example: ncat -l --chat --chat-utf8 9000."
     )]
     pub chat_utf8: bool,
+    /// Chat: the listener's stdout shows the conversation (extension)
+    #[arg(
+        long = "chat-console",
+        long_help = "Make the listener's terminal a participant of the chat: its stdout shows \
+            what a client would see (every framed line from the clients and every \
+            announcement, escaped the same way), while its stdin goes on speaking as <user0>, \
+            whose own lines are not shown back. Without it the listener's stdout gets nothing \
+            in chat mode, as in Ncat. The console has a queue like a client's: if its stdout \
+            stops being read, the senders pause (it is never dropped for it), and a stdout \
+            whose reader has gone ends ncat. This is an extension; it needs --chat (\"--chat-console \
+            works only with --chat.\"). Example: ncat -l --chat --chat-console 9000."
+    )]
+    pub chat_console: bool,
     /// Drop a broker/chat client that stops reading (2s)
     #[arg(
         long = "stall-timeout",

@@ -100,6 +100,8 @@ pub struct Config {
     pub telnet: bool,
     /// `--chat-utf8` (an extension): chat lets printable UTF-8 through unescaped.
     pub chat_utf8: bool,
+    /// `--chat-console` (an extension): the listener's stdout shows the chat.
+    pub chat_console: bool,
     /// `-d`: pause after every read.
     pub delay: Option<Duration>,
     /// `-i`: give up after this long without a read.
@@ -623,8 +625,13 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     )?;
 
     udp_checks(cli, listen)?;
-    if cli.chat_utf8 && !cli.chat {
-        return Err(Failure::Fatal("--chat-utf8 works only with --chat.".into()));
+    for (given, name) in [
+        (cli.chat_utf8, "--chat-utf8"),
+        (cli.chat_console, "--chat-console"),
+    ] {
+        if given && !cli.chat {
+            return Err(Failure::Fatal(format!("{name} works only with --chat.")));
+        }
     }
     let unix_path = unix_socket_path(cli, listen)?;
     let (host, resolved, port_range) = match unix_path {
@@ -760,6 +767,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
         keep_open_connect: cli.keep_open && !listen,
         telnet: cli.telnet,
         chat_utf8: cli.chat_utf8,
+        chat_console: cli.chat_console,
         delay,
         idle_timeout,
         log: Arc::new(log),

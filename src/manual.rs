@@ -710,7 +710,8 @@ bound are fatal; a refused client does not hang a single-client listener.
 - TLS is rustls: --ssl-ciphers takes suite names, the generated certificate is ECDSA P-256, \
 and --ssl-trustfile adds to the system store.
 - The HTTP proxy server listens where it is told.
-- Extensions: --progress, --stall-timeout, --chat-utf8, --ssl-pin, --ssl-client-ca, SIGHUP reloading \
+- Extensions: --progress, --stall-timeout, --chat-utf8, --chat-console, --ssl-pin, \
+--ssl-client-ca, SIGHUP reloading \
 --allowfile and --denyfile, port ranges with -z, --man-page and --completions.
 
 The README lists every difference and the reason for each.
@@ -792,6 +793,7 @@ mod tests {
             "progress",
             "stall_timeout",
             "chat_utf8",
+            "chat_console",
             "ssl_pin",
             "ssl_client_ca",
             "allowfile",

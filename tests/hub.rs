@@ -206,6 +206,51 @@ fn chat_utf8_lets_readable_text_through_and_escapes_what_a_terminal_acts_on() {
 }
 
 #[test]
+fn chat_console_shows_the_conversation_and_speaks_as_user0() {
+    let (mut listener, mut a, mut b) = chat_pair_with(&["--chat-console"]);
+    a.write_all(b"hello from a\n").unwrap();
+    assert_eq!(read_until(&mut b, b"a\n"), b"<user4> hello from a\n");
+    listener.write_stdin(b"the console speaks\n");
+    assert_eq!(
+        read_until(&mut a, b"speaks\n"),
+        b"<user0> the console speaks\n"
+    );
+    assert_eq!(
+        read_until(&mut b, b"speaks\n"),
+        b"<user0> the console speaks\n"
+    );
+    drop(b);
+    read_until(&mut a, b"is disconnected.\n");
+    // The console saw what a client sees: both joins, the line, the leave; not its own line.
+    let seen = wait_for(|| {
+        let out = String::from_utf8_lossy(&listener.stdout()).to_string();
+        out.contains("is disconnected.").then_some(out)
+    })
+    .expect("the console's view");
+    assert_eq!(
+        seen,
+        "<announce> 127.0.0.1 is connected as <user4>.\n\
+         <announce> already connected: nobody.\n\
+         <announce> 127.0.0.1 is connected as <user5>.\n\
+         <announce> already connected: 127.0.0.1 as <user4>.\n\
+         <user4> hello from a\n\
+         <announce> <user5> is disconnected.\n"
+    );
+}
+
+#[test]
+fn chat_console_needs_chat() {
+    let mut command = ncat();
+    command.args(["-l", "-k", "--chat-console", "127.0.0.1", "0"]);
+    let (status, _, stderr) = run_command(command, b"");
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("--chat-console works only with --chat."),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn chat_utf8_needs_chat() {
     let mut command = ncat();
     command.args(["-l", "--broker", "--chat-utf8", "127.0.0.1", "0"]);

@@ -47,6 +47,10 @@ use crate::io::stdio::{CHUNK, Input, Stdout};
 use crate::io::telnet::Telnet;
 use crate::net::access::AccessList;
 
+/// The ID the listener's stdin speaks as (`<user0>` in chat); no client has it, as client IDs
+/// start after the descriptors Ncat would have in use.
+const CONSOLE_ID: u32 = 0;
+
 /// Bytes a client's queue may hold before the hub pauses the senders.
 pub const QUEUE_LIMIT: usize = 1024 * 1024;
 /// Reads smaller than this are copied into an exact-size buffer rather than keeping a whole
@@ -82,6 +86,8 @@ pub struct Settings {
     pub telnet: bool,
     /// `--chat-utf8`: printable UTF-8 passes the chat escaping.
     pub chat_utf8: bool,
+    /// `--chat-console`: stdout shows what a chat client would see.
+    pub chat_console: bool,
     /// `-d`: pause after every client read.
     pub delay: Option<Duration>,
     /// `-o` / `-x`: every chunk read from a client and every message relayed, once.
@@ -131,8 +137,10 @@ pub struct Hub {
     full_queues: watch::Sender<usize>,
     /// How many clients are connected; stdin is read only while this is above zero.
     population: watch::Sender<usize>,
-    /// Keep-open mode writes client data here.
+    /// Keep-open mode writes client data here, and `--chat-console` the chat.
     stdout: Option<Stdout>,
+    /// `--chat-console`: the listener's own queue, written to stdout.
+    console: Option<Arc<Client>>,
     /// Asks the listener to end the program with this status.
     exit: mpsc::UnboundedSender<anyhow::Result<i32>>,
     started: Instant,
@@ -147,7 +155,18 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(settings: Settings, exit: mpsc::UnboundedSender<anyhow::Result<i32>>) -> Arc<Hub> {
-        let stdout = (settings.kind == ListenKind::KeepOpen).then(Stdout::spawn);
+        let stdout =
+            (settings.kind == ListenKind::KeepOpen || settings.chat_console).then(Stdout::spawn);
+        // The console has a queue like a client's, so a stdout that stops pauses the senders
+        // as a client that stops reading does (it is never dropped for it).
+        let console = settings.chat_console.then(|| {
+            Arc::new(Client {
+                id: CONSOLE_ID,
+                host: String::new(),
+                outbox: Mutex::new(Outbox::default()),
+                wake: Notify::new(),
+            })
+        });
         let first_id = settings.first_id;
         Arc::new(Hub {
             settings,
@@ -155,6 +174,7 @@ impl Hub {
             full_queues: watch::Sender::new(0),
             population: watch::Sender::new(0),
             stdout,
+            console,
             exit,
             started: Instant::now(),
             last_event_ms: AtomicU64::new(0),
@@ -496,6 +516,9 @@ impl Hub {
             self.enqueue(client, msg.clone());
             count += 1;
         }
+        if let Some(console) = self.console.as_ref().filter(|_| from != Some(CONSOLE_ID)) {
+            self.enqueue(console, msg.clone());
+        }
         self.deliveries.fetch_add(count, Ordering::Relaxed);
     }
 
@@ -536,6 +559,33 @@ impl Hub {
         }
         self.population.send_replace(clients.len());
         tracing::debug!("Closing connection from {}.", client.host);
+    }
+
+    /// `--chat-console`: writes the console's queue (every message a client would get, but the
+    /// console's own) to stdout. A stdout whose reader has gone ends the program, as in
+    /// keep-open mode.
+    pub async fn console_loop(self: Arc<Self>) {
+        let (Some(console), Some(stdout)) = (&self.console, &self.stdout) else {
+            return;
+        };
+        loop {
+            let next = {
+                let mut outbox = console.outbox();
+                let next = outbox.items.pop_front();
+                outbox.writer_idle = next.is_none();
+                next
+            };
+            let Some(msg) = next else {
+                console.wake.notified().await;
+                continue;
+            };
+            let n = msg.len();
+            if stdout.write(msg).await.is_err() {
+                let _ = self.exit.send(Ok(0));
+                return;
+            }
+            self.consumed(console, n);
+        }
     }
 
     /// Reads the listener's stdin while clients are connected and routes it: to every client
@@ -580,15 +630,15 @@ impl Hub {
                 Some(framer) => {
                     let mut out = BytesMut::new();
                     framer.push(&data, &mut out);
-                    self.relay(None, out);
+                    self.relay(Some(CONSOLE_ID), out);
                 }
-                None => self.relay_bytes(None, data),
+                None => self.relay_bytes(Some(CONSOLE_ID), data),
             }
         }
         if let Some(framer) = framer.as_mut() {
             let mut out = BytesMut::new();
             framer.finish(&mut out);
-            self.relay(None, out);
+            self.relay(Some(CONSOLE_ID), out);
         }
         if self.settings.ends_at_stdin_eof {
             let _ = self.exit.send(Ok(0));

@@ -76,6 +76,7 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
             crlf: cfg.crlf,
             telnet: cfg.telnet,
             chat_utf8: cfg.chat_utf8,
+            chat_console: cfg.chat_console,
             delay: cfg.delay,
             log: cfg.log.clone(),
             access: cfg.access.clone(),
@@ -87,6 +88,7 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
         tokio::spawn(hub.clone().stdin_loop(stdio::spawn_stdin()));
     }
     tokio::spawn(hub.clone().watch_load());
+    tokio::spawn(hub.clone().console_loop());
     loop {
         tokio::select! {
             conn = incoming.recv() => match conn {
