@@ -239,27 +239,23 @@ fn chat_console_shows_the_conversation_and_speaks_as_user0() {
 }
 
 #[test]
-fn chat_console_needs_chat() {
-    let mut command = ncat();
-    command.args(["-l", "-k", "--chat-console", "127.0.0.1", "0"]);
-    let (status, _, stderr) = run_command(command, b"");
-    assert_eq!(status, 2);
-    assert!(
-        stderr.contains("--chat-console works only with --chat."),
-        "{stderr}"
-    );
-}
-
-#[test]
-fn chat_utf8_needs_chat() {
-    let mut command = ncat();
-    command.args(["-l", "--broker", "--chat-utf8", "127.0.0.1", "0"]);
-    let (status, _, stderr) = run_command(command, b"");
-    assert_eq!(status, 2);
-    assert!(
-        stderr.contains("--chat-utf8 works only with --chat."),
-        "{stderr}"
-    );
+fn the_chat_extensions_need_chat() {
+    for (args, message) in [
+        (
+            ["-l", "-k", "--chat-console"],
+            "--chat-console works only with --chat.",
+        ),
+        (
+            ["-l", "--broker", "--chat-utf8"],
+            "--chat-utf8 works only with --chat.",
+        ),
+    ] {
+        let mut command = ncat();
+        command.args(args).args(["127.0.0.1", "0"]);
+        let (status, _, stderr) = run_command(command, b"");
+        assert_eq!(status, 2, "{args:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
