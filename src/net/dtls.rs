@@ -264,6 +264,29 @@ async fn drive(stream: &mut DtlsStream, server: bool) -> Result<(), openssl::ssl
     .await
 }
 
+/// Hands a certificate chain and key, read as TLS reads them, to OpenSSL; a key that is not the
+/// certificate's is refused.
+fn use_identity(builder: &mut SslContextBuilder, (chain, key): tls::Pair) -> Result<(), Failure> {
+    let mut certs = chain.iter().map(|der| X509::from_der(der));
+    let leaf = certs
+        .next()
+        .ok_or_else(|| setup_failed("no certificate"))?
+        .map_err(setup_failed)?;
+    builder.set_certificate(&leaf).map_err(setup_failed)?;
+    for cert in certs {
+        builder
+            .add_extra_chain_cert(cert.map_err(setup_failed)?)
+            .map_err(setup_failed)?;
+    }
+    let key = PKey::private_key_from_der(key.secret_der()).map_err(setup_failed)?;
+    builder.set_private_key(&key).map_err(setup_failed)?;
+    builder.check_private_key().map_err(|_| {
+        Failure::Fatal(
+            "Failed to set up DTLS: the private key does not match the certificate.".into(),
+        )
+    })
+}
+
 /// The server side: the certificate of `--ssl-cert`/`--ssl-key` or a generated one, as for TLS.
 pub struct Server {
     ctx: SslContext,
@@ -271,26 +294,8 @@ pub struct Server {
 
 impl Server {
     pub fn new(opts: &TlsOptions) -> Result<Server, Failure> {
-        let (chain, key) = tls::server_identity(opts)?;
         let mut builder = context(SslMethod::dtls_server(), opts)?;
-        let mut certs = chain.iter().map(|der| X509::from_der(der));
-        let leaf = certs
-            .next()
-            .ok_or_else(|| setup_failed("no certificate"))?
-            .map_err(setup_failed)?;
-        builder.set_certificate(&leaf).map_err(setup_failed)?;
-        for cert in certs {
-            builder
-                .add_extra_chain_cert(cert.map_err(setup_failed)?)
-                .map_err(setup_failed)?;
-        }
-        let key = PKey::private_key_from_der(key.secret_der()).map_err(setup_failed)?;
-        builder.set_private_key(&key).map_err(setup_failed)?;
-        builder.check_private_key().map_err(|_| {
-            Failure::Fatal(
-                "Failed to set up DTLS: the private key does not match the certificate.".into(),
-            )
-        })?;
+        use_identity(&mut builder, tls::server_identity(opts)?)?;
         if let Some(path) = &opts.client_ca {
             // The same file as for TLS, read the same way, then handed to OpenSSL.
             let store = builder.cert_store_mut();
@@ -349,18 +354,7 @@ impl Client {
             builder.set_alpn_protos(&wire).map_err(setup_failed)?;
         }
         if let (Some(cert), Some(key)) = (&opts.cert, &opts.key) {
-            let unreadable = |what: &str, path: &std::path::Path| {
-                Failure::Fatal(format!(
-                    "Unable to read the {what} file \"{}\".",
-                    path.display()
-                ))
-            };
-            builder
-                .set_certificate_chain_file(cert)
-                .map_err(|_| unreadable("certificate", cert))?;
-            builder
-                .set_private_key_file(key, openssl::ssl::SslFiletype::PEM)
-                .map_err(|_| unreadable("key", key))?;
+            use_identity(&mut builder, tls::load_pair(cert, key)?)?;
         }
         Ok(Client {
             ctx: builder.build(),

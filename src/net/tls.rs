@@ -172,7 +172,7 @@ impl rustls::server::ResolvesServerCert for OneCertificate {
 }
 
 /// Reads a PEM certificate chain and private key.
-fn load_pair(cert: &Path, key: &Path) -> Result<Pair, Failure> {
+pub fn load_pair(cert: &Path, key: &Path) -> Result<Pair, Failure> {
     let unreadable = |what: &str, path: &Path, e: String| {
         Failure::Fatal(format!(
             "Unable to read the {what} file \"{}\": {e}.",
@@ -311,17 +311,9 @@ pub fn log_client_certificate(der: &[u8]) {
     }
 }
 
-/// The CA certificates of `--ssl-client-ca`.
+/// The CA certificates of `--ssl-client-ca` (at least one).
 pub fn read_client_ca(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| {
-            Failure::Fatal(format!(
-                "Unable to read the client CA file \"{}\": {}.",
-                path.display(),
-                pem_error(e)
-            ))
-        })?;
+    let certs = read_certificates(path, "client CA")?;
     if certs.is_empty() {
         return Err(Failure::Fatal(format!(
             "Unable to read the client CA file \"{}\": no certificate in it.",
@@ -329,6 +321,19 @@ pub fn read_client_ca(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failu
         )));
     }
     Ok(certs)
+}
+
+/// The PEM certificates in a file; `what` names the file in the error.
+fn read_certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Failure> {
+    CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            Failure::Fatal(format!(
+                "Unable to read the {what} file \"{}\": {}.",
+                path.display(),
+                pem_error(e)
+            ))
+        })
 }
 
 /// The client side: a connector and the verifier whose findings it reports.
@@ -492,15 +497,7 @@ impl Client {
 
 /// The certificates in `--ssl-trustfile`.
 fn read_trustfile(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
-    CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| {
-            Failure::Fatal(format!(
-                "Unable to read the trust file \"{}\": {}.",
-                path.display(),
-                pem_error(e)
-            ))
-        })
+    read_certificates(path, "trust")
 }
 
 /// The system's trusted certificates, plus those of `--ssl-trustfile`.
