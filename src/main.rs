@@ -82,10 +82,11 @@ fn run(args: &cli::Cli) -> i32 {
         Err(e) => return error::report(&anyhow::anyhow!("starting the runtime: {e}")),
     };
     let outcome = runtime.block_on(async {
-        // With access lists from files, SIGHUP reads them again instead of ending the server.
-        let reloads = cfg.access.has_files();
+        // With access lists from files, SIGHUP reads them again instead of ending the server
+        // (connect mode ignores the lists, and SIGHUP keeps its usual meaning there).
+        let reloads = cfg.access.has_files() && matches!(cfg.mode, config::Mode::Listen { .. });
         if reloads {
-            tokio::spawn(ncat::net::access::reload_on_hangup(cfg.access.clone()));
+            ncat::net::access::reload_on_hangup(cfg.access.clone());
         }
         if runs_children {
             io::exec::pass_termination_signals_on(!reloads);

@@ -185,3 +185,25 @@ fn with_hosts_files_sighup_does_not_end_an_exec_server() {
     assert!(listener.is_running());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn in_connect_mode_sighup_keeps_its_usual_meaning_despite_a_denyfile() {
+    let dir = std::env::temp_dir().join(format!("ncat-reload-connect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("deny.txt");
+    std::fs::write(&file, "10.0.0.1\n").unwrap();
+    let (server, port) = tcp_server();
+    let mut client = Proc::spawn(
+        &["--denyfile", file.to_str().unwrap(), "127.0.0.1", &port],
+        false,
+    );
+    let mut peer = accept_client(&server);
+    // A line through first: the client is then surely running, its handlers in place.
+    client.write_stdin(b"up\n");
+    assert_eq!(read_n(&mut peer, 3), b"up\n");
+    hang_up(&client);
+    let status = client.wait_exit();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGHUP), "{status:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -175,23 +175,27 @@ impl AccessList {
     }
 }
 
-/// Reads the access lists again at every SIGHUP, saying why when they cannot be.
-pub async fn reload_on_hangup(access: Arc<AccessList>) {
+/// From now on, every SIGHUP reads the access lists again, saying why when they cannot be.
+/// The handler is in place when this returns (so a SIGHUP right after can no longer end the
+/// program). Must run inside the runtime.
+pub fn reload_on_hangup(access: Arc<AccessList>) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangups) = signal(SignalKind::hangup()) else {
         return;
     };
-    while hangups.recv().await.is_some() {
-        match access.reload() {
-            Ok(()) => tracing::info!("Access lists read again (SIGHUP)."),
-            Err(e) => {
-                if let Some(detail) = e.detail {
-                    crate::say!("Ncat: {detail}");
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match access.reload() {
+                Ok(()) => tracing::info!("Access lists read again (SIGHUP)."),
+                Err(e) => {
+                    if let Some(detail) = e.detail {
+                        crate::say!("Ncat: {detail}");
+                    }
+                    crate::say!("Ncat: {} The previous access lists stay in force.", e.fatal);
                 }
-                crate::say!("Ncat: {} The previous access lists stay in force.", e.fatal);
             }
         }
-    }
+    });
 }
 
 /// A specification that could not be used: an optional explanation line, then the fatal one.
