@@ -264,11 +264,11 @@ pub struct Cli {
         long = "listen",
         long_help = "Listen for connections instead of making one. With no address a listener \
             binds :: (IPv6 only) and 0.0.0.0, on port 31337 unless one is given (3128 for the \
-            HTTP proxy server); with an address or name, only its first address. A lone \
+            HTTP proxy server, 1080 for the SOCKS one); with an address or name, only its first address. A lone \
             argument is the port if it has at most five digits and -p is not given, otherwise \
             the host: ncat -l 9000, ncat -l 127.0.0.1 9000. Plain -l serves one client and ends \
             when it leaves; -k, --broker and --chat serve many, exec options run a program per \
-            client, and --proxy-type http makes an HTTP proxy server. With -v the Listening on \
+            client, and --proxy-type makes a proxy server. With -v the Listening on \
             lines show the real port, also for port 0. Refused with -s, -z and --proxy."
     )]
     pub listen: bool,
@@ -581,8 +581,11 @@ pub struct Cli {
             session runs to the target inside the tunnel. Connect mode only: refused with -l \
             (\"Invalid option combination: --proxy and -l.\"), -U and -u, and given once at \
             most. A proxy that cannot be reached or that refuses ends ncat with status 1 \
-            (Proxy connection failed, Proxy returned status code 403). Example: ncat --proxy \
-            proxy.example.org:8080 example.org 22."
+            (Proxy connection failed, Proxy returned status code 403). As an extension, a \
+            comma-separated chain of hops, each [scheme://][user:password@]host[:port] with \
+            scheme http, socks4 or socks5, goes through every hop in order (see PROXIES). \
+            Example: ncat --proxy proxy.example.org:8080 example.org 22, or ncat --proxy \
+            socks5://a:1080,http://user:pw@b:3128 example.org 22."
     )]
     pub proxy: Vec<String>,
     /// Proxy protocol: http (default), socks4 or socks5
@@ -592,11 +595,11 @@ pub struct Cli {
         action = ArgAction::Append,
         long_help = "The protocol spoken to --proxy: http (the default, HTTP CONNECT), socks4 \
             or 4 (SOCKS4, or SOCKS4a when the proxy resolves the name), socks5 or 5. With -l \
-            and no --proxy, http turns ncat into an HTTP proxy server on port 3128 by default \
-            (see PROXIES), and other types are refused there (\"Invalid proxy type \"socks5\"; \
-            Ncat proxy server only supports \"http\".\"). In connect mode it needs --proxy (\"Proxy type (--proxy-type) specified \
+            and no --proxy, http turns ncat into an HTTP proxy server on port 3128 by default, \
+            and socks4 or socks5 into a SOCKS proxy server on port 1080 (an extension: Ncat's \
+            proxy server speaks only HTTP; see PROXIES). In connect mode it needs --proxy (\"Proxy type (--proxy-type) specified \
             without proxy address (--proxy).\"). Example: ncat --proxy localhost:1080 \
-            --proxy-type socks5 example.org 22, or ncat -l --proxy-type http localhost 3128."
+            --proxy-type socks5 example.org 22, or ncat -l --proxy-type socks5 localhost 1080."
     )]
     pub proxy_type: Vec<String>,
     /// Proxy credentials, user:pass (or $NCAT_PROXY_AUTH)
@@ -607,8 +610,8 @@ pub struct Cli {
         long_help = "Credentials for the proxy, as user:password. An HTTP proxy gets Basic or \
             Digest authentication once it answers 407, a SOCKS5 proxy the user name and \
             password (split at the first colon, each at most 255 bytes), and a SOCKS4 proxy \
-            the whole value as its user ID. For the HTTP proxy server (-l --proxy-type http) \
-            they are what clients must present. Without the option the NCAT_PROXY_AUTH \
+            the whole value as its user ID. For the proxy servers (-l --proxy-type) they are \
+            what clients must present (for SOCKS4, the user ID). Without the option the NCAT_PROXY_AUTH \
             environment variable is used, which keeps the password out of the process list; \
             the option wins when both are set, and it may be given once. Example: \
             NCAT_PROXY_AUTH=user:secret ncat --proxy proxy:3128 host 22."

@@ -39,8 +39,8 @@ pub enum ListenKind {
     Broker,
     /// `--chat`: the broker plus IDs, line framing, escaping and announcements.
     Chat,
-    /// `--proxy-type http`: an HTTP proxy server; stdin and stdout are unused.
-    HttpProxy,
+    /// `--proxy-type http`, `socks4` or `socks5`: a proxy server; stdin and stdout are unused.
+    ProxyServer(ProxyKind),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,8 +118,8 @@ pub struct Config {
     pub tls: Option<Arc<TlsOptions>>,
     /// `--proxy` and its options (connect mode).
     pub proxy: Option<ProxyOptions>,
-    /// `--proxy-auth` (or `NCAT_PROXY_AUTH`): the credentials given to a proxy, or what the
-    /// HTTP proxy server requires.
+    /// `--proxy-auth` (or `NCAT_PROXY_AUTH`): what a proxy server requires of its clients
+    /// (the client's credentials are in its hops).
     pub proxy_auth: Option<String>,
     /// `-4` / `-6`, for names resolved after start-up.
     pub family: Family,
@@ -214,12 +214,12 @@ fn proxy_auth(cli: &Cli) -> Option<String> {
 
 /// The `--proxy*` options in Ncat's order: the type, the proxy's address (resolved now; failing
 /// is a network error, status 1), then the combination with `-l`. Returns the client settings,
-/// and whether this is the HTTP proxy server.
+/// and the kind of proxy server this is, if it is one.
 fn proxy_options(
     cli: &Cli,
     listen: bool,
     family: Family,
-) -> Result<(Option<ProxyOptions>, bool), Failure> {
+) -> Result<(Option<ProxyOptions>, Option<ProxyKind>), Failure> {
     let dns = cli
         .proxy_dns
         .as_deref()
@@ -228,25 +228,44 @@ fn proxy_options(
         .unwrap_or_default();
     let Some(address) = cli.proxy.first() else {
         return match cli.proxy_type.first() {
-            None => Ok((None, false)),
+            None => Ok((None, None)),
             Some(_) if !listen => Err(Failure::Fatal(
                 "Proxy type (--proxy-type) specified without proxy address (--proxy).".into(),
             )),
-            Some(t) if t == "http" => Ok((None, true)),
-            Some(t) => Err(Failure::Fatal(format!(
-                "Invalid proxy type \"{t}\"; Ncat proxy server only supports \"http\"."
-            ))),
+            // The SOCKS server is an extension: Ncat's speaks only HTTP.
+            Some(t) => match ProxyKind::parse(t) {
+                Ok(kind) => Ok((None, Some(kind))),
+                Err(_) => Err(Failure::Fatal(format!(
+                    "Invalid proxy type \"{t}\"; the proxy server speaks \"http\", \"socks4\" and \"socks5\"."
+                ))),
+            },
         };
     };
     let kind = ProxyKind::parse(cli.proxy_type.first().map_or("http", String::as_str))?;
-    let (host, port) = proxy::split_address(address)?;
-    let addrs = resolve::resolve(host, family, cli.nodns).map_err(|e| {
+    let mut hops = proxy::parse_chain(address, kind)?;
+    // One proxy takes --proxy-auth (or NCAT_PROXY_AUTH) unless its URL has credentials; in
+    // a chain each hop's credentials go in its URL, so none reach the wrong proxy.
+    match hops.as_mut_slice() {
+        [only] => only.auth = only.auth.take().or_else(|| proxy_auth(cli)),
+        _ if !cli.proxy_auth.is_empty() => {
+            return Err(Failure::Fatal(
+                "--proxy-auth cannot be used with a proxy chain: give each hop its credentials in its URL (http://user:password@host:port)."
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
+    let first = &hops[0];
+    let first_addrs = resolve::resolve(&first.host, family, cli.nodns).map_err(|e| {
         let hint = if family == Family::V6 {
             "\nNcat: Did you specify the port number? It's required for IPv6."
         } else {
             ""
         };
-        Failure::Network(format!("Could not resolve proxy \"{host}\": {e}.{hint}"))
+        Failure::Network(format!(
+            "Could not resolve proxy \"{}\": {e}.{hint}",
+            first.host
+        ))
     })?;
     if listen {
         return Err(Failure::Fatal(
@@ -255,12 +274,11 @@ fn proxy_options(
     }
     Ok((
         Some(ProxyOptions {
-            kind,
-            addrs,
-            port: port.unwrap_or(kind.default_port()),
+            hops,
+            first_addrs,
             dns,
         }),
-        false,
+        None,
     ))
 }
 
@@ -637,11 +655,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
     let (host, resolved, port_range) = match unix_path {
         Some(_) => (None, None, DEFAULT_PORT..=DEFAULT_PORT),
         None => {
-            let default_port = if proxy_server {
-                ProxyKind::Http.default_port()
-            } else {
-                DEFAULT_PORT
-            };
+            let default_port = proxy_server.map_or(DEFAULT_PORT, ProxyKind::default_port);
             ip_target(cli, listen, family, proxy.is_none(), default_port)?
         }
     };
@@ -649,8 +663,8 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
 
     let tls;
     let mode = if listen {
-        let kind = if proxy_server {
-            ListenKind::HttpProxy
+        let kind = if let Some(proxy_kind) = proxy_server {
+            ListenKind::ProxyServer(proxy_kind)
         } else if cli.chat {
             ListenKind::Chat
         } else if cli.broker {
@@ -665,7 +679,7 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
                 "Invalid option combination: --broker and -e.".into(),
             ));
         }
-        if kind == ListenKind::HttpProxy {
+        if matches!(kind, ListenKind::ProxyServer(_)) {
             let combination = |what: &str| {
                 Err(Failure::Fatal(format!(
                     "Invalid option combination: {what} has no effect with --proxy-type."

@@ -430,7 +430,7 @@ ncat moves bytes between its standard input and output and a network connection:
 default), UDP (-u) or a Unix domain socket (-U), optionally inside TLS (--ssl) or through a \
 proxy (--proxy). It connects (the default) or listens (-l); a listener can serve one client, \
 many (-k), relay them to each other (--broker, --chat), run a program for each (-e, -c, \
---lua-exec) or act as an HTTP proxy. Its command line, messages and exit statuses are those of \
+--lua-exec) or act as an HTTP or SOCKS proxy. Its command line, messages and exit statuses are those of \
 current Ncat (7.99), so scripts written for Ncat keep working; the few differences are listed \
 at the end.
 
@@ -439,7 +439,7 @@ take their value attached (-w5), and a long option may be shortened to any unamb
 (--bro for --broker). Data goes to stdout and nothing else does: every message is written to \
 stderr. Times (-w, -i, -d, -q, --stall-timeout) are seconds unless a unit follows: ms, s, m \
 or h (500ms, 1.5m; see TIME VALUES). Without a port, 31337 is used (3128 for the HTTP proxy \
-server).
+server, 1080 for the SOCKS one).
 ";
 
 const REFERENCE: &str = "\
@@ -457,6 +457,7 @@ are announced.
 instead of ncat's, one program per client in listen mode.
 - Port probe (-z): only report whether a connection can be made.
 - HTTP proxy server (-l --proxy-type http): serve CONNECT, GET, HEAD and POST requests.
+- SOCKS proxy server (-l --proxy-type socks4 or socks5, an extension): serve CONNECT requests.
 # END OF INPUT AND EXIT
 Two events end a session: the end of standard input (Ctrl-D at a terminal, the end of a file \
 or pipe) and the peer closing its side. What each does depends on the mode:
@@ -648,6 +649,17 @@ A proxy that cannot be reached gives Ncat: Proxy connection failed: and the reas
 refusal Ncat: Proxy returned status code N., a SOCKS refusal Ncat: Error: and the proxy's \
 reason; all end with status 1. Bytes the target sends right after the proxy's reply, such as \
 an SSH banner, reach stdout.
+: Chains (extension)
+--proxy a,b,... goes through each hop in order: ncat connects to the first, and each hop's \
+handshake runs through the tunnel the hops before it opened, the last one asking for the \
+target. A hop is [scheme://][user:password@]host[:port]; the schemes are http, socks4 (or \
+socks4a) and socks5 (or socks5h), a hop without one speaks --proxy-type, and %XX escapes in \
+the credentials are decoded. The first hop's name is resolved here, every other one by the hop \
+before it; --proxy-dns is about the target. Each hop takes the credentials in its URL, and \
+--proxy-auth is refused with a chain (a single hop still takes it, or NCAT_PROXY_AUTH, when its \
+URL has none). -w bounds the whole chain. An error names its hop, without its credentials: \
+Ncat: Proxy 2 of 2 (socks5://b:1080): Error: Connection refused. An HTTP hop that answers 407 \
+gets its credentials on a new chain, as a single HTTP proxy does on a new connection.
 : The HTTP proxy server
 ncat -l --proxy-type http [address] [port] listens where it is told (every address and port \
 3128 by default) and serves each client on its own: CONNECT opens a tunnel (half-closes pass \
@@ -658,10 +670,22 @@ request line or header too long) and 504 (target unreachable). --proxy-auth user
 makes it require credentials, Basic or Digest; --allow and --deny apply, -m does not, --ssl \
 makes it an HTTPS proxy, and stdin and stdout are not used. It is refused with -t, exec, \
 --broker and --chat.
+: The SOCKS proxy server (extension)
+ncat -l --proxy-type socks5 [address] [port] (port 1080 by default) serves SOCKS5 clients, and \
+--proxy-type socks4 SOCKS4 and SOCKS4a ones; a client speaking another version is closed. Only \
+CONNECT is served: BIND and UDP ASSOCIATE are answered \"command not supported\" (SOCKS4: \
+rejected), an unknown address type \"address type not supported\", and a target that cannot be \
+reached the matching reply (refused, host or network unreachable). --proxy-auth user:password \
+makes SOCKS5 clients log in with that user name and password (RFC 1929), and is the user ID a \
+SOCKS4 client must send. --allow and --deny close refused clients silently, -m bounds the \
+clients served at once (100 by default, as for -k), -4 and -6 restrict the targets it connects \
+to, -w bounds each connection to a target (10 seconds by default), and --ssl runs the whole \
+exchange inside TLS. With -v each request is logged. It is refused where the HTTP proxy \
+server is.
 # ENVIRONMENT
 : NCAT_PROXY_AUTH
 Proxy credentials, user:password, used when --proxy-auth is not given: by the client for \
---proxy, and by the HTTP proxy server as what clients must present. Unlike an option, it does \
+--proxy, and by the proxy servers as what clients must present. Unlike an option, it does \
 not show in the process list.
 : NCAT_REMOTE_ADDR, NCAT_REMOTE_PORT
 Set for the children of -e, -c and --lua-exec: the peer's address and port, numeric and \
@@ -711,7 +735,7 @@ bound are fatal; a refused client does not hang a single-client listener.
 and --ssl-trustfile adds to the system store.
 - The HTTP proxy server listens where it is told.
 - Extensions: --progress, --stall-timeout, --chat-utf8, --chat-console, --ssl-pin, \
---ssl-client-ca, SIGHUP reloading \
+--ssl-client-ca, the SOCKS proxy server, proxy chains, SIGHUP reloading \
 --allowfile and --denyfile, port ranges with -z, --man-page and --completions.
 
 The README lists every difference and the reason for each.
@@ -796,6 +820,7 @@ mod tests {
             "chat_console",
             "ssl_pin",
             "ssl_client_ca",
+            "proxy_type",
             "allowfile",
             "denyfile",
             "zero_io",

@@ -496,8 +496,8 @@ fn option_checks() {
         "Proxy type (--proxy-type) specified without proxy address (--proxy).",
     );
     fatal(
-        &["-l", "--proxy-type", "socks5"],
-        "Invalid proxy type \"socks5\"; Ncat proxy server only supports \"http\".",
+        &["-l", "--proxy-type", "socks6"],
+        "Invalid proxy type \"socks6\"; the proxy server speaks \"http\", \"socks4\" and \"socks5\".",
     );
     fatal(
         &["--proxy", "[::1", "h", "1"],

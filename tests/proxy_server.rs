@@ -7,51 +7,6 @@ use common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::thread::{self, JoinHandle};
-
-/// An origin server that answers one request with `hello` and returns the request it got
-/// (header block and body).
-fn origin() -> (u16, JoinHandle<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut got = Vec::new();
-        let mut byte = [0u8; 1];
-        while !got.ends_with(b"\r\n\r\n") {
-            s.read_exact(&mut byte).unwrap();
-            got.push(byte[0]);
-        }
-        let text = String::from_utf8(got).unwrap();
-        let body_len = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Content-Length: "))
-            .map_or(0, |n| n.trim().parse().unwrap());
-        let mut body = vec![0u8; body_len];
-        s.read_exact(&mut body).unwrap();
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nKeep-Alive: timeout=5\r\n\r\nhello")
-            .unwrap();
-        text + &String::from_utf8(body).unwrap()
-    });
-    (port, handle)
-}
-
-/// An origin that echoes one connection.
-fn echo_origin() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = s.read(&mut buf) {
-            if n == 0 || s.write_all(&buf[..n]).is_err() {
-                break;
-            }
-        }
-    });
-    port
-}
 
 fn proxy(extra: &[&str]) -> (Proc, u16) {
     let mut args = vec!["-l", "--proxy-type", "http"];
@@ -68,11 +23,7 @@ fn ask(port: u16, request: &[u8]) -> String {
 }
 
 fn have_curl() -> bool {
-    let found = Command::new("curl").arg("--version").output().is_ok();
-    if !found {
-        eprintln!("curl not installed: skipped");
-    }
-    found
+    have_tool("curl")
 }
 
 #[test]
@@ -81,7 +32,7 @@ fn curl_gets_a_page_through_the_proxy() {
         return;
     }
     let (_proxy, port) = proxy(&[]);
-    let (origin_port, request) = origin();
+    let (origin_port, request) = http_origin();
     let out = Command::new("curl")
         .args(["-s", "-i", "--proxy", &format!("http://127.0.0.1:{port}")])
         .arg(format!("http://127.0.0.1:{origin_port}/some/path?q=1"))
@@ -111,7 +62,7 @@ fn curl_with_basic_credentials() {
         return;
     }
     let (_proxy, port) = proxy(&["--proxy-auth", "user:pw"]);
-    let (origin_port, _request) = origin();
+    let (origin_port, _request) = http_origin();
     let out = Command::new("curl")
         .args(["-s", "--proxy", &format!("http://127.0.0.1:{port}")])
         .args(["--proxy-user", "user:pw", "--proxy-basic"])
@@ -229,7 +180,7 @@ fn error_replies() {
 #[test]
 fn post_bodies_are_forwarded() {
     let (_proxy, port) = proxy(&[]);
-    let (origin_port, request) = origin();
+    let (origin_port, request) = http_origin();
     let answer = ask(
         port,
         format!(
@@ -280,7 +231,7 @@ fn an_https_proxy_with_ssl() {
         return;
     }
     let (_proxy, port) = proxy(&["--ssl"]);
-    let (origin_port, _request) = origin();
+    let (origin_port, _request) = http_origin();
     let out = Command::new("curl")
         .args(["-s", "--proxy-insecure"])
         .args(["--proxy", &format!("https://127.0.0.1:{port}")])

@@ -63,8 +63,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
             let tcp = match &cfg.proxy {
                 Some(proxy) => {
                     // -w bounds the whole set-up: the proxy's connection and its handshake.
-                    let auth = cfg.proxy_auth.as_deref();
-                    let hop = proxy::client::connect(proxy, auth, host, port, cfg.family, &origin);
+                    let hop = proxy::client::connect(proxy, host, port, cfg.family, &origin);
                     tokio::time::timeout(cfg.connect_timeout, hop)
                         .await
                         .map_err(|_| Failure::network("TIMEOUT."))??

@@ -15,7 +15,7 @@ use crate::net::dtls;
 use crate::net::listener::{self, Arrival, Handshake, HandshakeFailed, log_connection};
 use crate::net::stream::{Endpoint, Stream};
 use crate::net::tls;
-use crate::proxy;
+use crate::proxy::{self, ProxyKind};
 
 pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
     // As in Ncat, the certificate is ready before the first socket listens.
@@ -54,8 +54,14 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
         return serve_single(cfg, stream).await;
     }
 
-    if kind == ListenKind::HttpProxy {
-        return proxy::server::run(cfg, incoming).await;
+    match kind {
+        ListenKind::ProxyServer(ProxyKind::Http) => {
+            return proxy::http_server::run(cfg, incoming).await;
+        }
+        ListenKind::ProxyServer(socks) => {
+            return proxy::socks_server::run(cfg, socks, incoming).await;
+        }
+        _ => {}
     }
     if let Some(cmd) = &cfg.exec {
         return serve_exec_clients(cfg, cmd, incoming).await;

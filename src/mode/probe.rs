@@ -41,8 +41,7 @@ pub async fn run(
         let reached = match &cfg.proxy {
             // Through a proxy, as Ncat probes: the proxy's answer decides.
             Some(proxy) => {
-                let auth = cfg.proxy_auth.as_deref();
-                let hop = proxy::client::connect(proxy, auth, host, port, cfg.family, &origin);
+                let hop = proxy::client::connect(proxy, host, port, cfg.family, &origin);
                 let answer = tokio::time::timeout(cfg.connect_timeout, hop)
                     .await
                     .unwrap_or_else(|_| Err(Failure::network("TIMEOUT.")));

@@ -1,6 +1,8 @@
-//! Connecting through a proxy (`--proxy`): HTTP CONNECT with Basic or Digest authentication,
-//! SOCKS4/4a and SOCKS5. Replies are read exactly, so whatever the target sends right after
-//! the proxy's answer stays in the socket and reaches stdout like any other data.
+//! Connecting through proxies (`--proxy`): HTTP CONNECT with Basic or Digest authentication,
+//! SOCKS4/4a and SOCKS5, one hop or a chain of them. Every hop's handshake runs through the
+//! tunnel the hops before it opened, so the connection stays the one TCP stream to the first
+//! proxy. Replies are read exactly, so whatever the target sends right after the last
+//! proxy's answer stays in the socket and reaches stdout like any other data.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -12,35 +14,105 @@ use crate::net::connect::{Origin, connect_from};
 use crate::net::resolve::{self, Family};
 use crate::proxy::http::{self, Head, HeadError};
 use crate::proxy::socks::{self, Destination, ReplyRest};
-use crate::proxy::{ProxyDns, ProxyKind, ProxyOptions};
+use crate::proxy::{Hop, ProxyDns, ProxyKind, ProxyOptions};
 
 /// The longest proxy reply header accepted.
 const HEAD_LIMIT: usize = 64 * 1024;
 
-/// Connects to `host:port` through the proxy and returns the tunnelled connection. `auth` is
-/// `--proxy-auth` (or `NCAT_PROXY_AUTH`): a SOCKS4 user id, or `user:password`.
+/// Why one hop's handshake did not open the tunnel.
+enum HopError {
+    /// An HTTP proxy asked for credentials (407): the reply, to answer on a new connection.
+    Challenge(Head),
+    /// Anything else: the message (Ncat's, for a single proxy).
+    Failed(String),
+}
+
+impl From<String> for HopError {
+    fn from(message: String) -> HopError {
+        HopError::Failed(message)
+    }
+}
+
+/// Connects to `host:port` through the proxies and returns the tunnelled connection.
 pub async fn connect(
     opts: &ProxyOptions,
-    auth: Option<&str>,
     host: &str,
     port: u16,
     family: Family,
     origin: &Origin,
 ) -> anyhow::Result<TcpStream> {
-    let dest = destination(host, opts.dns, family)?;
-    match opts.kind {
-        ProxyKind::Http => http_connect(opts, auth, &dest, port, origin).await,
-        ProxyKind::Socks4 => {
-            let user = auth.unwrap_or_default();
-            let request = socks::socks4_request(&dest, port, user).map_err(Failure::network)?;
-            let mut stream = reach_proxy(opts, origin, true).await?;
-            send(&mut stream, &request).await?;
-            let mut reply = [0u8; 8];
-            receive(&mut stream, &mut reply).await?;
-            socks::socks4_reply(&reply).map_err(Failure::network)?;
-            Ok(stream)
+    let target = destination(host, opts.dns, family)?;
+    let chained = opts.hops.len() > 1;
+    let ask = |k: usize| match opts.hops.get(k + 1) {
+        Some(next) => (next.destination(), next.port),
+        None => (target.clone(), port),
+    };
+    let in_hop = |k: usize, message: String| {
+        if chained {
+            let hop = &opts.hops[k];
+            Failure::network(format!(
+                "Proxy {} of {} ({}): {message}",
+                k + 1,
+                opts.hops.len(),
+                hop.url()
+            ))
+        } else {
+            Failure::network(message)
         }
-        ProxyKind::Socks5 => socks5_connect(opts, auth, &dest, port, origin).await,
+    };
+    // Requests no hop can carry fail before any connection is made, as in Ncat.
+    for (k, hop) in opts.hops.iter().enumerate() {
+        let (dest, dest_port) = ask(k);
+        let request = match hop.kind {
+            ProxyKind::Http => Ok(Vec::new()),
+            ProxyKind::Socks4 => socks::socks4_request(&dest, dest_port, ""),
+            ProxyKind::Socks5 => socks::socks5_connect(&dest, dest_port),
+        };
+        request.map_err(|m| in_hop(k, m))?;
+    }
+    // The credentials to present to each HTTP hop: none until it asks for them.
+    let mut answers: Vec<Option<String>> = vec![None; opts.hops.len()];
+    'chain: loop {
+        let mut stream = reach_first(opts, origin).await.map_err(|m| in_hop(0, m))?;
+        for (k, hop) in opts.hops.iter().enumerate() {
+            let (dest, dest_port) = ask(k);
+            let step = handshake(hop, &mut stream, &dest, dest_port, answers[k].as_deref());
+            match step.await {
+                Ok(()) => {}
+                Err(HopError::Challenge(head)) => match (&hop.auth, &answers[k]) {
+                    (Some(auth), None) => {
+                        let authority = authority(&dest, dest_port);
+                        let answer = answer_challenge(&head, auth, &authority);
+                        answers[k] = Some(answer.map_err(|m| in_hop(k, m))?);
+                        continue 'chain;
+                    }
+                    _ => return Err(in_hop(k, "Proxy returned status code 407.".into())),
+                },
+                Err(HopError::Failed(message)) => return Err(in_hop(k, message)),
+            }
+        }
+        return Ok(stream);
+    }
+}
+
+/// One hop's handshake over `stream`, asking it for `dest:port`.
+async fn handshake(
+    hop: &Hop,
+    stream: &mut TcpStream,
+    dest: &Destination,
+    port: u16,
+    credentials: Option<&str>,
+) -> Result<(), HopError> {
+    match hop.kind {
+        ProxyKind::Http => http_connect(stream, &authority(dest, port), credentials).await,
+        ProxyKind::Socks4 => {
+            let user = hop.auth.as_deref().unwrap_or_default();
+            send(stream, &socks::socks4_request(dest, port, user)?).await?;
+            let mut reply = [0u8; 8];
+            receive(stream, &mut reply).await?;
+            Ok(socks::socks4_reply(&reply)?)
+        }
+        ProxyKind::Socks5 => Ok(socks5_connect(stream, hop.auth.as_deref(), dest, port).await?),
     }
 }
 
@@ -71,18 +143,16 @@ fn destination(host: &str, dns: ProxyDns, family: Family) -> anyhow::Result<Dest
     }
 }
 
-/// Connects to the proxy itself (its first address that answers).
-async fn reach_proxy(
-    opts: &ProxyOptions,
-    origin: &Origin,
-    announce: bool,
-) -> anyhow::Result<TcpStream> {
+/// Connects to the first proxy (its first address that answers).
+async fn reach_first(opts: &ProxyOptions, origin: &Origin) -> Result<TcpStream, String> {
+    let first = &opts.hops[0];
     let mut last = None;
-    for ip in &opts.addrs {
-        match connect_from(SocketAddr::new(*ip, opts.port), origin).await {
+    for ip in &opts.first_addrs {
+        match connect_from(SocketAddr::new(*ip, first.port), origin).await {
             Ok(stream) => {
-                if announce {
-                    tracing::info!("Connected to proxy {ip}:{}", opts.port);
+                // Ncat announces a SOCKS proxy, not an HTTP one.
+                if first.kind != ProxyKind::Http {
+                    tracing::info!("Connected to proxy {ip}:{}", first.port);
                 }
                 return Ok(stream);
             }
@@ -90,72 +160,63 @@ async fn reach_proxy(
         }
     }
     let reason = last.map_or_else(|| "no address".into(), |e| strerror(&e));
-    Err(Failure::network(format!(
-        "Proxy connection failed: {reason}."
-    )))
+    Err(format!("Proxy connection failed: {reason}."))
 }
 
-async fn send(stream: &mut TcpStream, bytes: &[u8]) -> anyhow::Result<()> {
+async fn send(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
     stream
         .write_all(bytes)
         .await
-        .map_err(|e| Failure::network(format!("Proxy connection failed: {}.", strerror(&e))))
+        .map_err(|e| format!("Proxy connection failed: {}.", strerror(&e)))
 }
 
 /// Reads exactly `buf.len()` bytes of a proxy's reply.
-async fn receive(stream: &mut TcpStream, buf: &mut [u8]) -> anyhow::Result<()> {
+async fn receive(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), String> {
     match stream.read_exact(buf).await {
         Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(Failure::network(
-            "Proxy connection failed: the proxy closed the connection in mid-reply.",
-        )),
-        Err(e) => Err(Failure::network(format!(
-            "Proxy connection failed: {}.",
-            strerror(&e)
-        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err("Proxy connection failed: the proxy closed the connection in mid-reply.".into())
+        }
+        Err(e) => Err(format!("Proxy connection failed: {}.", strerror(&e))),
     }
 }
 
 async fn socks5_connect(
-    opts: &ProxyOptions,
+    stream: &mut TcpStream,
     auth: Option<&str>,
     dest: &Destination,
     port: u16,
-    origin: &Origin,
-) -> anyhow::Result<TcpStream> {
+) -> Result<(), String> {
     let credentials = auth.is_some();
-    let request = socks::socks5_connect(dest, port).map_err(Failure::network)?;
-    let mut stream = reach_proxy(opts, origin, true).await?;
-    send(&mut stream, &socks::socks5_greeting(credentials)).await?;
+    let request = socks::socks5_connect(dest, port)?;
+    send(stream, &socks::socks5_greeting(credentials)).await?;
     let mut method = [0u8; 2];
-    receive(&mut stream, &mut method).await?;
-    match socks::socks5_method(&method, credentials).map_err(Failure::network)? {
-        socks::USER_PASS => {
-            tracing::info!("Doing username and password authentication.");
-            let login =
-                socks::socks5_credentials(auth.unwrap_or_default()).map_err(Failure::network)?;
-            send(&mut stream, &login).await?;
-            let mut status = [0u8; 2];
-            receive(&mut stream, &mut status).await?;
-            socks::socks5_auth_reply(&status).map_err(Failure::network)?;
-        }
-        _ => tracing::info!("No authentication needed."),
+    receive(stream, &mut method).await?;
+    if socks::socks5_method(&method, credentials)? == socks::USER_PASS {
+        tracing::info!("Doing username and password authentication.");
+        let login = socks::socks5_credentials(auth.unwrap_or_default())?;
+        send(stream, &login).await?;
+        let mut status = [0u8; 2];
+        receive(stream, &mut status).await?;
+        socks::socks5_auth_reply(&status)?;
+    } else {
+        tracing::info!("No authentication needed.");
     }
-    send(&mut stream, &request).await?;
+    send(stream, &request).await?;
     let mut head = [0u8; 4];
-    receive(&mut stream, &mut head).await?;
-    let rest = match socks::socks5_reply_rest(&head).map_err(Failure::network)? {
+    receive(stream, &mut head).await?;
+    let rest = match socks::socks5_reply_rest(&head)? {
         ReplyRest::Bytes(n) => n,
         ReplyRest::NameThenBytes(n) => {
             let mut len = [0u8; 1];
-            receive(&mut stream, &mut len).await?;
+            receive(stream, &mut len).await?;
             usize::from(len[0]) + n
         }
     };
     let mut bound = vec![0u8; rest];
-    receive(&mut stream, &mut bound).await?;
+    receive(stream, &mut bound).await?;
     tracing::info!("connection succeeded.");
-    Ok(stream)
+    Ok(())
 }
 
 /// `host:port` as a CONNECT request names it (IPv6 in brackets).
@@ -167,78 +228,50 @@ fn authority(dest: &Destination, port: u16) -> String {
     }
 }
 
+/// One CONNECT request; a 407 is a [`HopError::Challenge`] for the caller to answer.
 async fn http_connect(
-    opts: &ProxyOptions,
-    auth: Option<&str>,
-    dest: &Destination,
-    port: u16,
-    origin: &Origin,
-) -> anyhow::Result<TcpStream> {
-    let target = authority(dest, port);
-    let (mut stream, head) = http_attempt(opts, &target, None, origin).await?;
-    let head = match (head.status(), auth) {
-        (Some(407), Some(auth)) => {
-            let credentials = answer_challenge(&head, auth, &target)?;
-            let (retry, head) = http_attempt(opts, &target, Some(&credentials), origin).await?;
-            stream = retry;
-            head
-        }
-        _ => head,
-    };
-    match head.status() {
-        Some(200) => Ok(stream),
-        Some(code) => Err(Failure::network(format!(
-            "Proxy returned status code {code}."
-        ))),
-        None => Err(malformed_status()),
-    }
-}
-
-/// One CONNECT request on a fresh connection, and the proxy's reply header.
-async fn http_attempt(
-    opts: &ProxyOptions,
+    stream: &mut TcpStream,
     target: &str,
     credentials: Option<&str>,
-    origin: &Origin,
-) -> anyhow::Result<(TcpStream, Head)> {
-    let mut stream = reach_proxy(opts, origin, false).await?;
+) -> Result<(), HopError> {
     let mut request = format!("CONNECT {target} HTTP/1.0\r\n");
     if let Some(credentials) = credentials {
         request.push_str(&format!("Proxy-Authorization: {credentials}\r\n"));
     }
     request.push_str("\r\n");
-    send(&mut stream, request.as_bytes()).await?;
-    let block = match http::read_head(&mut stream, HEAD_LIMIT).await {
+    send(stream, request.as_bytes()).await?;
+    let block = match http::read_head(stream, HEAD_LIMIT).await {
         Ok(block) => block,
         Err(HeadError::Closed) => {
-            return Err(Failure::network(
-                "Proxy connection failed: the proxy closed the connection in mid-reply.",
-            ));
+            return Err(
+                "Proxy connection failed: the proxy closed the connection in mid-reply."
+                    .to_string()
+                    .into(),
+            );
         }
         Err(HeadError::TooLong) => {
-            return Err(Failure::network("Proxy returned an overlong reply."));
+            return Err("Proxy returned an overlong reply.".to_string().into());
         }
         Err(HeadError::Io(e)) => {
-            return Err(Failure::network(format!(
-                "Proxy connection failed: {}.",
-                strerror(&e)
-            )));
+            return Err(format!("Proxy connection failed: {}.", strerror(&e)).into());
         }
     };
+    // A status line that is not `HTTP/<digits>.<digits> <three digits> ...`: Ncat reads its
+    // code as -1 and says so.
+    let malformed = || HopError::Failed("Proxy returned status code -1.".into());
     let head = Head::parse(&block)
         .filter(|h| h.status().is_some())
-        .ok_or_else(malformed_status)?;
-    Ok((stream, head))
-}
-
-/// A reply whose status line is not `HTTP/<digits>.<digits> <three digits> ...`: Ncat reads
-/// its code as -1 and says so.
-fn malformed_status() -> anyhow::Error {
-    Failure::network("Proxy returned status code -1.")
+        .ok_or_else(malformed)?;
+    match head.status() {
+        Some(200) => Ok(()),
+        Some(407) if credentials.is_none() => Err(HopError::Challenge(head)),
+        Some(code) => Err(format!("Proxy returned status code {code}.").into()),
+        None => Err(malformed()),
+    }
 }
 
 /// Credentials for a 407 reply: Digest when the proxy offers it, Basic otherwise.
-fn answer_challenge(head: &Head, auth: &str, target: &str) -> anyhow::Result<String> {
+fn answer_challenge(head: &Head, auth: &str, target: &str) -> Result<String, String> {
     // Digest whenever it is offered, in one header or several (as Ncat prefers it).
     let digest = head
         .all("Proxy-Authenticate")
@@ -246,17 +279,16 @@ fn answer_challenge(head: &Head, auth: &str, target: &str) -> anyhow::Result<Str
         .find(|(scheme, _)| scheme.eq_ignore_ascii_case("Digest"));
     match digest {
         Some((_, challenge)) => {
-            let challenge = challenge.as_str();
             let (user, pass) = auth.split_once(':').unwrap_or((auth, ""));
             http::digest_credentials(
-                challenge,
+                challenge.as_str(),
                 user,
                 pass,
                 "CONNECT",
                 target,
                 &http::random_token(),
             )
-            .ok_or_else(|| Failure::network("Proxy returned an invalid Digest challenge."))
+            .ok_or_else(|| "Proxy returned an invalid Digest challenge.".into())
         }
         None => Ok(http::basic_credentials(auth)),
     }

@@ -362,6 +362,20 @@ pub fn reference_ncat() -> Option<&'static str> {
     None
 }
 
+/// Whether a tool the test drives (curl, python3) is installed; under CI its absence is a
+/// failure, not a skip.
+pub fn have_tool(name: &str) -> bool {
+    if Command::new(name).arg("--version").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{name} is needed by this test"
+    );
+    eprintln!("{name} not installed: skipped");
+    false
+}
+
 /// OpenSSL's test server on a free port, its stdin held open, its output collected.
 pub struct OpensslServer {
     pub child: std::process::Child,
@@ -474,4 +488,48 @@ pub fn sh_in(dir: &std::path::Path, script: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// An origin server that answers one request with `hello` and returns the request it got
+/// (header block and body).
+pub fn http_origin() -> (u16, thread::JoinHandle<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut got = Vec::new();
+        let mut byte = [0u8; 1];
+        while !got.ends_with(b"\r\n\r\n") {
+            s.read_exact(&mut byte).unwrap();
+            got.push(byte[0]);
+        }
+        let text = String::from_utf8(got).unwrap();
+        let body_len = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .map_or(0, |n| n.trim().parse().unwrap());
+        let mut body = vec![0u8; body_len];
+        s.read_exact(&mut body).unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nKeep-Alive: timeout=5\r\n\r\nhello")
+            .unwrap();
+        text + &String::from_utf8(body).unwrap()
+    });
+    (port, handle)
+}
+
+/// An origin that echoes one connection.
+pub fn echo_origin() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 || s.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+    });
+    port
 }

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ncat::proxy::{http, server};
+use ncat::proxy::{http, http_server as server};
 
 fuzz_target!(|data: &[u8]| {
     let Some(head) = http::Head::parse(data) else {

@@ -2,11 +2,10 @@
 //! forwarding, with optional Basic or Digest authentication. One task per client; it listens
 //! where it is told to (Ncat binds every address whatever it is given).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -17,6 +16,7 @@ use crate::net::listener::Arrival;
 use crate::net::resolve::{Family, canonical_ip};
 use crate::net::stream::{Endpoint, ReadHalf, Stream, WriteHalf};
 use crate::proxy::http::{self, Head, HeadError};
+use crate::proxy::origin::{self, copy_then_close, tunnel};
 
 /// The longest request line accepted (longer: 413).
 const LINE_LIMIT: usize = 1024;
@@ -188,39 +188,9 @@ async fn names_this_proxy(host: &str, port: u16, local: &Endpoint) -> bool {
 /// Connects to the origin: any address of `family` (`-4`/`-6`) the name has, in turn; none
 /// is a 504, as in Ncat. Like Ncat, the proxy may be asked to reach itself.
 async fn reach(host: &str, port: u16, family: Family) -> Result<TcpStream, String> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+    origin::reach(host, port, family, None)
         .await
-        .map_err(|_| GATEWAY_TIMEOUT)?
-        .filter(|a| family.admits(a.ip()))
-        .collect();
-    for addr in addrs {
-        if let Ok(stream) = TcpStream::connect(addr).await {
-            return Ok(stream);
-        }
-    }
-    Err(GATEWAY_TIMEOUT.into())
-}
-
-/// Relays a CONNECT tunnel both ways, passing on each side's EOF, until both are done or
-/// either fails.
-async fn tunnel(reader: &mut ReadHalf, writer: &mut WriteHalf, early: Bytes, origin: TcpStream) {
-    let (mut origin_reader, mut origin_writer) = origin.into_split();
-    let up = async {
-        origin_writer.write_all(&early).await?;
-        tokio::io::copy(reader, &mut origin_writer).await?;
-        origin_writer.shutdown().await
-    };
-    let down = copy_then_close(&mut origin_reader, writer);
-    let _ = tokio::try_join!(up, down);
-}
-
-async fn copy_then_close<R, W>(reader: &mut R, writer: &mut W) -> std::io::Result<()>
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
-    tokio::io::copy(reader, writer).await?;
-    writer.shutdown().await
+        .map_err(|_| GATEWAY_TIMEOUT.into())
 }
 
 /// Forwards a GET, HEAD or POST to an origin server as HTTP/1.0, and its response back.
