@@ -127,6 +127,23 @@ pub struct Cli {
             Example: ncat -l -k 9000 --lua-exec echo.lua."
     )]
     pub lua_exec: Vec<String>,
+    /// Run the -e/-c program on a pseudo-terminal (extension)
+    #[arg(
+        long,
+        long_help = "Run the program of -e or -c on a new pseudo-terminal, which becomes its \
+            standard input, output and error and its controlling terminal, so a shell prints \
+            its prompt and does job control, and full-screen programs work (24 rows by 80 \
+            columns to start with). What the peer sends is typed at that terminal, so it is \
+            echoed and Ctrl-C interrupts; the peer's EOF is the terminal's end-of-file \
+            character (unless the program reads the terminal raw). The session ends with the \
+            program, as a login session does, and the terminal is then hung up (a background \
+            job still on it gets SIGHUP) and released, as it is when the connection ends first. Output comes with the terminal's line \
+            endings (\\r\\n). For a full terminal on your side run stty raw -echo first. This \
+            is an extension, in connect and listen modes; it needs -e or -c (\"--pty works \
+            only with -e or -c.\"). Example: ncat -l 9000 -e /bin/bash --pty, then ncat \
+            host 9000."
+    )]
+    pub pty: bool,
     /// Loose source route hops (at most 8)
     #[arg(
         short = 'g',

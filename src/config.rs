@@ -540,9 +540,18 @@ pub fn build(cli: &Cli) -> Result<Config, Failure> {
             "Only one of --exec, --sh-exec, and --lua-exec is allowed.".into(),
         ));
     }
+    if cli.pty && cli.exec.is_empty() && cli.sh_exec.is_empty() {
+        return Err(Failure::Fatal("--pty works only with -e or -c.".into()));
+    }
     let exec = match (cli.exec.first(), cli.sh_exec.first(), cli.lua_exec.first()) {
-        (Some(line), _, _) => Some(ExecCommand::direct(line)),
-        (_, Some(line), _) => Some(ExecCommand::shell(line)),
+        (Some(line), _, _) => Some(ExecCommand {
+            pty: cli.pty,
+            ..ExecCommand::direct(line)
+        }),
+        (_, Some(line), _) => Some(ExecCommand {
+            pty: cli.pty,
+            ..ExecCommand::shell(line)
+        }),
         (_, _, Some(script)) => {
             crate::io::lua::check(script)?;
             Some(ExecCommand::lua(script).map_err(|e| {

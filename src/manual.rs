@@ -735,7 +735,7 @@ bound are fatal; a refused client does not hang a single-client listener.
 and --ssl-trustfile adds to the system store.
 - The HTTP proxy server listens where it is told.
 - Extensions: --progress, --stall-timeout, --chat-utf8, --chat-console, --ssl-pin, \
---ssl-client-ca, the SOCKS proxy server, proxy chains, SIGHUP reloading \
+--ssl-client-ca, --pty, the SOCKS proxy server, proxy chains, SIGHUP reloading \
 --allowfile and --denyfile, port ranges with -z, --man-page and --completions.
 
 The README lists every difference and the reason for each.
@@ -821,6 +821,7 @@ mod tests {
             "ssl_pin",
             "ssl_client_ca",
             "proxy_type",
+            "pty",
             "allowfile",
             "denyfile",
             "zero_io",

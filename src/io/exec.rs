@@ -7,8 +7,11 @@
 //! `NCAT_REMOTE_ADDR`, `NCAT_REMOTE_PORT`, `NCAT_LOCAL_ADDR`, `NCAT_LOCAL_PORT` and
 //! `NCAT_PROTO`.
 //!
-//! Children are started without running any code of ours between fork and exec, which lets
-//! the standard library use `posix_spawn` (a `vfork`-style clone, which copies no page tables
+//! With `--pty` the child's fds 0-2 are a new pseudo-terminal instead (see
+//! [`crate::io::pty`]).
+//!
+//! Children are started without running any code of ours between fork and exec (except on a
+//! pseudo-terminal, which takes a `setsid`), which lets the standard library use `posix_spawn` (a `vfork`-style clone, which copies no page tables
 //! only to throw them away at the exec). The spawn runs on a blocking thread, since `vfork`
 //! suspends the spawning thread until the child has exec'd. Children end with this program:
 //! a termination signal is passed on to them before it takes effect here (as in Ncat 7.991),
@@ -21,6 +24,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
+use crate::io::pty;
 use crate::io::stdio::{CHUNK, Stdout};
 use crate::net::stream::Endpoint;
 
@@ -32,6 +36,8 @@ pub struct ExecCommand {
     /// argv[0] as the child sees it.
     pub arg0: String,
     pub args: Vec<String>,
+    /// `--pty`: run on a new pseudo-terminal.
+    pub pty: bool,
 }
 
 impl ExecCommand {
@@ -43,6 +49,7 @@ impl ExecCommand {
             arg0: program.clone(),
             program,
             args: words.collect(),
+            pty: false,
         }
     }
 
@@ -53,6 +60,7 @@ impl ExecCommand {
             program,
             arg0: "ncat".into(),
             args: vec![crate::io::lua::RUN_SCRIPT.into(), script.into()],
+            pty: false,
         })
     }
 
@@ -62,6 +70,7 @@ impl ExecCommand {
             program: "/bin/sh".into(),
             arg0: "sh".into(),
             args: vec!["-c".into(), line.into()],
+            pty: false,
         }
     }
 }
@@ -121,53 +130,106 @@ pub async fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto
         .env("NCAT_REMOTE_PORT", remote.port())
         .env("NCAT_LOCAL_ADDR", local.host())
         .env("NCAT_LOCAL_PORT", local.port())
-        .env("NCAT_PROTO", proto)
+        .env("NCAT_PROTO", proto);
+    let started = match cmd.pty {
+        true => on_terminal(command).await,
+        false => on_pipes(command).await,
+    };
+    started.unwrap_or_else(|e| {
+        crate::say!("exec: {}", crate::error::strerror(&e));
+        let (_, output) = mpsc::channel(1);
+        ChildIo {
+            output,
+            input: Stdout::from_writer(tokio::io::sink()),
+        }
+    })
+}
+
+/// Spawns on a blocking thread: `vfork` suspends the spawning thread until the exec.
+async fn start(mut command: Command) -> std::io::Result<(tokio::process::Child, Running)> {
+    tokio::task::spawn_blocking(move || Running::spawn(&mut command))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+}
+
+/// The child with pipes for its stdin and stdout, and this program's stderr.
+async fn on_pipes(mut command: Command) -> std::io::Result<ChildIo> {
+    command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    let (mut child, running) = start(command).await?;
+    let stdin = child.stdin.take();
+    let mut stdout = child.stdout.take();
     let (tx, output) = mpsc::channel(4);
-    let spawned = tokio::task::spawn_blocking(move || Running::spawn(&mut command))
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-    match spawned {
-        Ok((mut child, running)) => {
-            let stdin = child.stdin.take();
-            let mut stdout = child.stdout.take();
-            tokio::spawn(async move {
-                if let Some(out) = stdout.as_mut() {
-                    let mut buf = BytesMut::new();
-                    loop {
-                        buf.reserve(CHUNK);
-                        match out.read_buf(&mut buf).await {
-                            Ok(n) if n > 0 => {
-                                if tx.send(Ok(buf.split().freeze())).await.is_err() {
-                                    break;
-                                }
-                            }
-                            _ => break,
+    tokio::spawn(async move {
+        if let Some(out) = stdout.as_mut() {
+            let mut buf = BytesMut::new();
+            loop {
+                buf.reserve(CHUNK);
+                match out.read_buf(&mut buf).await {
+                    Ok(n) if n > 0 => {
+                        if tx.send(Ok(buf.split().freeze())).await.is_err() {
+                            break;
                         }
                     }
+                    _ => break,
                 }
-                drop(tx);
-                // Reap the child once it is done (it owns no pipe of ours any more).
-                let _ = child.wait().await;
-                drop(running);
-            });
-            let input = match stdin {
-                Some(pipe) => Stdout::from_writer(pipe),
-                None => Stdout::from_writer(tokio::io::sink()),
-            };
-            ChildIo { output, input }
-        }
-        Err(e) => {
-            crate::say!("exec: {}", crate::error::strerror(&e));
-            drop(tx);
-            ChildIo {
-                output,
-                input: Stdout::from_writer(tokio::io::sink()),
             }
         }
+        drop(tx);
+        // Reap the child once it is done (it owns no pipe of ours any more).
+        let _ = child.wait().await;
+        drop(running);
+    });
+    let input = match stdin {
+        Some(pipe) => Stdout::from_writer(pipe),
+        None => Stdout::from_writer(tokio::io::sink()),
+    };
+    Ok(ChildIo { output, input })
+}
+
+/// The child on a new pseudo-terminal (`--pty`), which is its fds 0-2.
+async fn on_terminal(mut command: Command) -> std::io::Result<ChildIo> {
+    let terminal = pty::Terminal::open()?;
+    command
+        .stdin(terminal.slave.try_clone()?)
+        .stdout(terminal.slave.try_clone()?)
+        .stderr(terminal.slave);
+    // SAFETY: the hook makes only async-signal-safe system calls (setsid, ioctl).
+    unsafe {
+        command.pre_exec(pty::become_controlling_terminal);
     }
+    let (mut child, running) = start(command).await?;
+    let master = pty::Master::new(terminal.master)?;
+    let input = Stdout::from_writer(master.writer());
+    let (tx, output) = mpsc::channel(4);
+    tokio::spawn(async move {
+        loop {
+            // The session ends with the child, as a login session does, even if a background
+            // job still holds the terminal; a relay that has ended takes no more output.
+            let chunk = tokio::select! {
+                chunk = master.read() => chunk,
+                _ = child.wait() => break,
+                () = tx.closed() => None,
+            };
+            let Some(chunk) = chunk else { break };
+            if tx.send(Ok(chunk)).await.is_err() {
+                break;
+            }
+        }
+        // What the child wrote before it exited is still in the terminal.
+        while let Some(chunk) = master.try_read() {
+            if tx.send(Ok(chunk)).await.is_err() {
+                break;
+            }
+        }
+        // Closing the master hangs the terminal up: what still runs on it gets SIGHUP.
+        drop((tx, master));
+        let _ = child.wait().await;
+        drop(running);
+    });
+    Ok(ChildIo { output, input })
 }
 
 /// The children not yet reaped, which [`end_children`] signals.

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod kernel_copy;
 pub mod lua;
 pub mod progress;
+pub mod pty;
 pub mod pump;
 pub mod session_log;
 pub mod stdio;
