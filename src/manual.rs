@@ -680,7 +680,8 @@ makes SOCKS5 clients log in with that user name and password (RFC 1929), and is 
 SOCKS4 client must send. --allow and --deny close refused clients silently, -m bounds the \
 clients served at once (100 by default, as for -k), -4 and -6 restrict the targets it connects \
 to, -w bounds each connection to a target (10 seconds by default), and --ssl runs the whole \
-exchange inside TLS. With -v each request is logged. It is refused where the HTTP proxy \
+exchange inside TLS. A client that has not completed its request within 30 seconds is \
+closed. With -v each request is logged. It is refused where the HTTP proxy \
 server is.
 # ENVIRONMENT
 : NCAT_PROXY_AUTH

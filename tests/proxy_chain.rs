@@ -157,3 +157,35 @@ fn chains_take_credentials_in_their_urls_only() {
         "{err}"
     );
 }
+
+#[test]
+fn through_ncat_7_93s_http_proxy_as_the_last_hop() {
+    let Some(reference) = reference_ncat() else {
+        return;
+    };
+    let port = unclaimed_port();
+    let mut command = std::process::Command::new(reference);
+    command
+        .args(["-l", "--proxy-type", "http", "127.0.0.1", &port.to_string()])
+        .stdin(std::process::Stdio::null());
+    let _ncat = Proc::spawn_command(command);
+    wait_for(|| std::net::TcpStream::connect(("127.0.0.1", port)).ok()).expect("Ncat listens");
+    let (_socks, s) = proxy_server("socks5", &[]);
+    // Ncat's tunnel ends at the first EOF either way, so the client sends nothing and keeps
+    // its side open, and the target speaks first, as an SSH server does.
+    let banner = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = banner.local_addr().unwrap().port().to_string();
+    std::thread::spawn(move || {
+        let (mut s, _) = banner.accept().unwrap();
+        std::io::Write::write_all(&mut s, b"SSH-2.0-banner\r\n").unwrap();
+    });
+    let mut command = ncat();
+    let chain = format!("socks5://127.0.0.1:{s},http://127.0.0.1:{port}");
+    command.args(["--proxy", &chain, "--no-shutdown", "127.0.0.1", &target]);
+    let (status, out, err) = run_command(command, b"");
+    assert_eq!(
+        (status, out.as_slice()),
+        (0, &b"SSH-2.0-banner\r\n"[..]),
+        "{err}"
+    );
+}

@@ -256,3 +256,37 @@ fn options_that_make_no_sense_for_it_are_refused() {
         assert!(err.contains(message), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn ncat_7_93_as_the_client() {
+    let Some(reference) = reference_ncat() else {
+        return;
+    };
+    let (_v5, port5) = socks("socks5", &["--proxy-auth", "u:pw"]);
+    let (_v4, port4) = socks("socks4", &[]);
+    for (port, kind, target, auth) in [
+        (port5, "socks5", "127.0.0.1", Some("u:pw")),
+        (port5, "socks5", "localhost", Some("u:pw")),
+        (port4, "socks4", "127.0.0.1", None),
+        (port4, "socks4", "localhost", None),
+    ] {
+        let echo = echo_origin().to_string();
+        let mut command = Command::new(reference);
+        command.args([
+            "--proxy",
+            &format!("127.0.0.1:{port}"),
+            "--proxy-type",
+            kind,
+        ]);
+        if let Some(auth) = auth {
+            command.args(["--proxy-auth", auth]);
+        }
+        command.args([target, &echo]);
+        let (status, out, err) = run_command(command, b"from ncat 7.93\n");
+        assert_eq!(
+            (status, out.as_slice()),
+            (0, &b"from ncat 7.93\n"[..]),
+            "{kind} {target}: {err}"
+        );
+    }
+}

@@ -169,8 +169,9 @@ pub struct HandshakeFailed;
 /// What the accept loops deliver: a client ready to serve, or a failed TLS handshake.
 pub type Arrival = Result<(Stream, Endpoint), HandshakeFailed>;
 
-/// How long a client may take over its TLS handshake before it is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take over its TLS handshake (or its SOCKS request) before it is
+/// dropped.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Accepts on every listener and delivers the connections on one channel; with a handshake,
 /// each connection's runs in its own task, so a slow one holds up nobody. Dropping the

@@ -7,7 +7,8 @@
 //! SOCKS4 it is the user ID clients must send. `--allow`/`--deny` close refused clients
 //! silently, as the HTTP proxy server does; `-m` bounds the clients served at once (100 by
 //! default, as for `-k`); `-4`/`-6` restrict the addresses the proxy connects to; `-w` bounds
-//! each connection to a target; `--ssl` runs the whole exchange inside TLS. Bytes a client
+//! each connection to a target; `--ssl` runs the whole exchange inside TLS. A client has 30
+//! seconds to complete its request (a TLS handshake's bound). Bytes a client
 //! sends right after its request (without waiting for the reply) are kept for the tunnel.
 
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use crate::config::Config;
 use crate::error::Failure;
 use crate::mode::listen::admits;
 use crate::net::access::AccessList;
-use crate::net::listener::{Arrival, log_connection};
+use crate::net::listener::{Arrival, HANDSHAKE_TIMEOUT, log_connection};
 use crate::net::resolve::Family;
 use crate::net::stream::{ReadHalf, Stream, WriteHalf};
 use crate::proxy::ProxyKind;
@@ -81,11 +82,14 @@ pub async fn run(
 async fn serve(stream: Stream, settings: &Settings) {
     let (mut reader, mut writer) = stream.into_split();
     let mut pending = BytesMut::new();
-    let request = match settings.version {
-        ProxyKind::Socks4 => socks4_request(&mut reader, &mut pending, settings).await,
-        _ => socks5_request(&mut reader, &mut writer, &mut pending, settings).await,
+    let request = async {
+        match settings.version {
+            ProxyKind::Socks4 => socks4_request(&mut reader, &mut pending, settings).await,
+            _ => socks5_request(&mut reader, &mut writer, &mut pending, settings).await,
+        }
     };
-    let Ok(request) = request else {
+    // A client that never finishes its request does not keep its -m slot.
+    let Ok(Ok(request)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, request).await else {
         return;
     };
     let socks4 = settings.version == ProxyKind::Socks4;
