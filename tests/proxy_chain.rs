@@ -189,3 +189,15 @@ fn through_ncat_7_93s_http_proxy_as_the_last_hop() {
         "{err}"
     );
 }
+
+#[test]
+fn tls_to_the_target_runs_inside_the_chain() {
+    let (_target, t) = Proc::listen(&["-l", "--ssl", "-e", "/bin/cat", "127.0.0.1", "0"]);
+    let (_http, h) = proxy_server("http", &[]);
+    let (_socks, s) = proxy_server("socks4", &[]);
+    let mut command = ncat();
+    let chain = format!("http://127.0.0.1:{h},socks4://127.0.0.1:{s}");
+    command.args(["--proxy", &chain, "--ssl", "127.0.0.1", &t.to_string()]);
+    let (status, out, err) = run_command(command, b"sealed\n");
+    assert_eq!((status, out.as_slice()), (0, &b"sealed\n"[..]), "{err}");
+}
