@@ -1,8 +1,6 @@
 //! `--allow`, `--deny` and their files, end to end.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;

@@ -1,9 +1,7 @@
 //! Malformed command lines: every one ends at once with status 2, one clear message on stderr
 //! and nothing on stdout (a few are network-style errors with status 1, as in Ncat).
 
-mod common;
-
-use common::ncat;
+use crate::common::ncat;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::process::Stdio;

@@ -1,8 +1,6 @@
 //! The command line as a user meets it: help, version, and every invalid combination.
 
-mod common;
-
-use common::ncat;
+use crate::common::ncat;
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = ncat()

@@ -1,8 +1,6 @@
 //! Connect mode against test servers written here, on loopback.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
@@ -201,21 +199,22 @@ fn connects_over_ipv6() {
 
 #[test]
 fn http_server_page() {
-    // The README's client example, against a real HTTP server when python3 is available.
+    // The README's client example, against a real HTTP server.
+    if !have_tool("python3") {
+        return;
+    }
     let (listener, port) = tcp_server();
     drop(listener);
     let dir = std::env::temp_dir().join(format!("ncat-http-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("index.html"), "<p>hello from http</p>\n").unwrap();
-    let Ok(http) = std::process::Command::new("python3")
+    let http = std::process::Command::new("python3")
         .args(["-m", "http.server", "--bind", "127.0.0.1", &port])
         .current_dir(&dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-    else {
-        return;
-    };
+        .expect("python3 runs");
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {

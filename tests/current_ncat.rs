@@ -1,8 +1,6 @@
 //! Behaviour that changed after Ncat 7.93: each test names the Ncat version it follows.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::os::fd::{FromRawFd, OwnedFd};

@@ -1,9 +1,7 @@
 //! Behaviours where a script written for Ncat depends on the exact outcome: each test is named
 //! after the behaviour it pins down, and each was checked against Ncat on loopback.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::fd::{FromRawFd, OwnedFd};

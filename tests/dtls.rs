@@ -2,9 +2,7 @@
 //! with OpenSSL's DTLS server, in the modes a TCP client has (exec, -k, broker), and against
 //! garbage and handshakes that never finish.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::net::UdpSocket;
 use std::process::Command;
 

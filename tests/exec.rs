@@ -1,8 +1,6 @@
 //! `-e` and `-c`: a child process per connection.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Write;
 use std::net::TcpListener;
 use std::thread;

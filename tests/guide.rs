@@ -2,9 +2,7 @@
 //! as written there (through `sh`, with this build as `ncat` and their ports swapped for free
 //! ones), so neither can rot.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -1,8 +1,6 @@
 //! Broker and chat modes: fan-out, announcements, escaping, framing and flow control.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::thread;

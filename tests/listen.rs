@@ -1,8 +1,6 @@
 //! Listen mode: single connection, keep-open and the connection limit.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;

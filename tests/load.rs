@@ -2,9 +2,7 @@
 //! out of descriptors, and many senders at full speed. The heaviest variants are `#[ignore]`d:
 //! `cargo test --release --test load -- --ignored`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use socket2::{Domain, Socket, Type};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};

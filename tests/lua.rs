@@ -1,8 +1,6 @@
 //! `--lua-exec`: a Lua script per connection, its `io` being the connection, in every transport.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::os::unix::net::UnixStream;

@@ -1,8 +1,6 @@
 //! `-z`: report whether ports are open, one port or a range.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Read;
 use std::net::TcpListener;
 

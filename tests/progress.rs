@@ -1,9 +1,7 @@
 //! `--progress`: periodic lines when stderr is a file or pipe, a live line on a terminal, and
 //! nothing at all without the flag.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::FromRawFd;

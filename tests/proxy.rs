@@ -2,9 +2,7 @@
 //! proxies on loopback, which also play the target: each sends a banner in the same write as
 //! its reply (a server that speaks first), then echoes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use md5::{Digest, Md5};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

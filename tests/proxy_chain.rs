@@ -1,9 +1,7 @@
 //! Proxy chains (`--proxy a,b,...` with a scheme per hop, an extension), through ncat's own
 //! HTTP and SOCKS proxy servers.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::net::TcpListener;
 
 fn proxy_server(kind: &str, extra: &[&str]) -> (Proc, u16) {

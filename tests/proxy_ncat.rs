@@ -1,9 +1,7 @@
 //! The proxy hop and the HTTP proxy server as Ncat does them. Every server case runs against
 //! our server and against Ncat's own (`/usr/bin/ncat`, the reference; required under CI).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};

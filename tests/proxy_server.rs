@@ -1,9 +1,7 @@
 //! The HTTP proxy server (`-l --proxy-type http`): CONNECT, forwarding, authentication and
 //! error replies, driven by raw requests, by ncat's own proxy client and by curl.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;

@@ -1,8 +1,6 @@
 //! `--pty` (an extension): exec children on a pseudo-terminal of their own.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 

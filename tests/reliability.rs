@@ -2,9 +2,7 @@
 //! half-closing clients, datagrams at the size limits, garbage where TLS should be, and the
 //! security promises (access checks, key material).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, UdpSocket};
 use std::thread;

@@ -1,8 +1,6 @@
 //! Pipes, signals and closed descriptors: each ends the program in a defined way.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Stdio;

@@ -1,9 +1,7 @@
 //! The SOCKS proxy server (`-l --proxy-type socks4|socks5`, an extension): driven by curl, by
 //! ncat's own proxy client and by raw requests for the refusals.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Write;
 use std::process::Command;
 

@@ -1,9 +1,7 @@
 //! TLS (`--ssl*`): generated and given certificates, verification, SNI and ALPN, hub modes,
 //! handshake failures, and the option checks.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -1,8 +1,6 @@
 //! `-C`, `-d`, `-i`, `-o`, `-x` and `--append-output`, in connect, listen and hub modes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

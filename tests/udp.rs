@@ -1,8 +1,6 @@
 //! `-u`: UDP connect and listen.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::net::UdpSocket;
 use std::time::Duration;
 

@@ -1,8 +1,6 @@
 //! `-U`: Unix domain stream sockets in every mode.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
