@@ -182,9 +182,129 @@ pub fn atoi(arg: &str) -> i64 {
     if negative { -value } else { value }
 }
 
+/// An IPv4 address in every form the C library's `inet_aton` takes: one to four parts separated
+/// by dots, each decimal, octal (a leading 0) or hex (0x), the last part filling the bytes the
+/// others leave (`127.1` is 127.0.0.1, `2130706433` too), and anything after white space
+/// ignored, as glibc ignores it.
+pub fn inet_aton(text: &str) -> Option<std::net::Ipv4Addr> {
+    let bytes = text.as_bytes();
+    let mut parts: Vec<u64> = Vec::with_capacity(4);
+    let mut i = 0;
+    loop {
+        let (value, next) = aton_part(bytes, i)?;
+        i = next;
+        match bytes.get(i) {
+            Some(b'.') if parts.len() < 3 && value <= 0xff => {
+                parts.push(value);
+                i += 1;
+            }
+            Some(b'.') => return None,
+            Some(c) if !c.is_ascii_whitespace() => return None,
+            _ => {
+                parts.push(value);
+                break;
+            }
+        }
+    }
+    // The last part fills the bytes left: 32 bits alone, 24 after one part, and so on.
+    let last = *parts.last()?;
+    if last >> (8 * (5 - parts.len())) != 0 {
+        return None;
+    }
+    let high = parts[..parts.len() - 1]
+        .iter()
+        .enumerate()
+        .fold(0u32, |acc, (k, &p)| acc | (p as u32) << (24 - 8 * k));
+    Some(std::net::Ipv4Addr::from(high | last as u32))
+}
+
+/// One part of an `inet_aton` address starting at `i`: its value and where it ends.
+fn aton_part(bytes: &[u8], mut i: usize) -> Option<(u64, usize)> {
+    if !bytes.get(i)?.is_ascii_digit() {
+        return None;
+    }
+    let mut base = 10;
+    let mut digits = 0;
+    if bytes[i] == b'0' {
+        i += 1;
+        if matches!(bytes.get(i), Some(b'x' | b'X')) {
+            base = 16;
+            i += 1;
+        } else {
+            base = 8;
+            digits = 1;
+        }
+    }
+    let mut value: u64 = 0;
+    while let Some(&c) = bytes.get(i) {
+        let digit = match c {
+            b'0'..=b'7' => c - b'0',
+            b'8' | b'9' if base == 8 => return None,
+            b'8' | b'9' => c - b'0',
+            b'a'..=b'f' if base == 16 => c - b'a' + 10,
+            b'A'..=b'F' if base == 16 => c - b'A' + 10,
+            _ => break,
+        };
+        // Past 32 bits the address is refused anyway; saturate rather than wrap.
+        value = value.saturating_mul(base).saturating_add(u64::from(digit));
+        digits += 1;
+        i += 1;
+    }
+    (digits > 0).then_some((value, i))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inet_aton_forms() {
+        let ip = |s: &str| inet_aton(s).map(|a| a.to_string());
+        assert_eq!(ip("127.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(ip("2130706433").as_deref(), Some("127.0.0.1"));
+        assert_eq!(ip("0x7f.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(ip("0177.0.0.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(ip("10.1.65535").as_deref(), Some("10.1.255.255"));
+        assert_eq!(ip("1.2.3.4 junk").as_deref(), Some("1.2.3.4"));
+        for bad in [
+            "",
+            "1.",
+            ".1",
+            "1..2",
+            "256.1",
+            "1.2.3.256",
+            "08",
+            "0x",
+            "1.2.3.4.5",
+            "1a",
+        ] {
+            assert_eq!(ip(bad), None, "{bad}");
+        }
+        assert_eq!(ip("4294967295").as_deref(), Some("255.255.255.255"));
+        assert_eq!(ip("4294967296"), None);
+    }
+
+    unsafe extern "C" {
+        #[link_name = "inet_aton"]
+        fn c_inet_aton(cp: *const libc::c_char, inp: *mut libc::in_addr) -> libc::c_int;
+    }
+
+    /// The C library's answer, to hold ours against.
+    fn libc_inet_aton(text: &str) -> Option<std::net::Ipv4Addr> {
+        let c = std::ffi::CString::new(text).ok()?;
+        let mut addr = libc::in_addr { s_addr: 0 };
+        // SAFETY: a valid C string and an in_addr to fill.
+        (unsafe { c_inet_aton(c.as_ptr(), &mut addr) } != 0)
+            .then(|| std::net::Ipv4Addr::from(u32::from_be(addr.s_addr)))
+    }
+
+    proptest::proptest! {
+        /// Ours agrees with glibc's on strings made of what addresses are made of.
+        #[test]
+        fn inet_aton_agrees_with_the_c_library(text in "[0-9a-fxX. ]{0,20}") {
+            proptest::prop_assert_eq!(inet_aton(&text), libc_inet_aton(&text), "{}", text);
+        }
+    }
     use proptest::prelude::*;
 
     fn ms(arg: &str) -> Result<u128, String> {

@@ -8,7 +8,7 @@
 //! On SIGHUP (an extension) the lists are built again from their options and files, and apply
 //! to the next connections; a list that fails to build leaves the old one in force.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, RwLock};
 
 use crate::net::resolve::{self, Family};
@@ -304,21 +304,12 @@ impl HostSet {
     }
 }
 
-unsafe extern "C" {
-    /// The C library's `inet_aton`, which takes the short IPv4 forms Ncat accepts.
-    fn inet_aton(cp: *const libc::c_char, inp: *mut libc::in_addr) -> libc::c_int;
-}
-
 /// A numeric address: IPv6, or IPv4 in any form `inet_aton` takes (`127.1`, `2130706433`).
 fn numeric_address(text: &str) -> Option<IpAddr> {
     if let Ok(v6) = text.parse::<Ipv6Addr>() {
         return Some(IpAddr::V6(v6));
     }
-    let c = std::ffi::CString::new(text).ok()?;
-    let mut addr = libc::in_addr { s_addr: 0 };
-    // SAFETY: a valid C string and an in_addr to fill.
-    (unsafe { inet_aton(c.as_ptr(), &mut addr) } != 0)
-        .then(|| IpAddr::V4(Ipv4Addr::from(u32::from_be(addr.s_addr))))
+    crate::parse::inet_aton(text).map(IpAddr::V4)
 }
 
 /// An nmap-style IPv4 pattern: four octets, each `*` or a comma list of `n` or `a-b`, where
@@ -364,6 +355,7 @@ fn octet_pattern(text: &str) -> Option<[Vec<(u8, u8)>; 4]> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::net::Ipv4Addr;
 
     const LOOKUP: Lookup = Lookup {
         family: Family::Any,
