@@ -91,15 +91,6 @@ macro_rules! say {
     };
 }
 
-/// Ends the program because stdout or a session log (`-o`/`-x`) could not be written, as Ncat
-/// does in every mode: `write: <strerror>` and status 2. Only a reader that left (EPIPE) is a
-/// quiet end, and callers check for that first.
-pub fn output_failed(err: &std::io::Error) -> ! {
-    crate::say!("write: {}", strerror(err));
-    crate::io::exec::end_children();
-    std::process::exit(2)
-}
-
 /// Whether a write failed only because the reader went away.
 pub fn is_reader_gone(err: &std::io::Error) -> bool {
     err.kind() == std::io::ErrorKind::BrokenPipe

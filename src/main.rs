@@ -89,11 +89,11 @@ fn run(args: &cli::Cli) -> i32 {
             ncat::net::access::reload_on_hangup(cfg.access.clone());
         }
         if runs_children {
-            io::exec::pass_termination_signals_on(!reloads);
+            io::children::pass_termination_signals_on(!reloads);
         }
         mode::run(cfg).await
     });
-    io::exec::end_children();
+    io::children::end_children();
     match outcome {
         Ok(code) => code,
         Err(err) => error::report(&err),

@@ -1,6 +1,7 @@
 //! Moving bytes: the terminal side, the two-way pump, and chat's byte transforms.
 
 pub mod chat;
+pub mod children;
 pub mod crlf;
 pub mod exec;
 pub mod kernel_copy;
@@ -11,3 +12,4 @@ pub mod pump;
 pub mod session_log;
 pub mod stdio;
 pub mod telnet;
+pub mod tunnel;

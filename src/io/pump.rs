@@ -9,7 +9,7 @@
 //! | socket EOF | stdout is flushed and closed; the session ends, except that a connect-mode client whose stdin is a pipe or file keeps sending what stdin still has ([`Rules::linger`]) |
 //! | socket read or write error | the session ends with that error |
 //! | stdin read error | the session ends with [`End::StdinFailed`] |
-//! | stdout's reader gone | the session ends quietly (any other stdout failure ends the program: [`crate::error::output_failed`]) |
+//! | stdout's reader gone | the session ends quietly (any other stdout failure ends the program: [`crate::io::stdio::output_failed`]) |
 //! | no read either way for `-i` | the session ends with [`End::IdleTimeout`] |
 //!
 //! On the way, stdin chunks pass through `-C` and are logged as sent; socket chunks are
@@ -204,8 +204,7 @@ pub async fn run_stdio(stream: Stream, rules: Rules, log: &SessionLog) -> Outcom
                 Err(CopyError::Read(e)) => return End::StdinFailed(e),
             }
             if rules.shutdown_on_eof {
-                // SAFETY: shutdown on a descriptor this function keeps open.
-                unsafe { libc::shutdown(socket.as_raw_fd(), libc::SHUT_WR) };
+                let _ = socket2::SockRef::from(&*socket).shutdown(std::net::Shutdown::Write);
             }
             End::StdinDone
         }
@@ -219,7 +218,7 @@ pub async fn run_stdio(stream: Stream, rules: Rules, log: &SessionLog) -> Outcom
                 Err(CopyError::Write(e)) if crate::error::is_reader_gone(&e) => {
                     return End::StdoutGone;
                 }
-                Err(CopyError::Write(e)) => crate::error::output_failed(&e),
+                Err(CopyError::Write(e)) => crate::io::stdio::output_failed(&e),
             };
             stdio::close_stdout();
             end

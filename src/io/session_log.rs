@@ -59,7 +59,7 @@ impl SessionLog {
     fn write(file: &Mutex<File>, data: &[u8]) {
         let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = file.write_all(data) {
-            crate::error::output_failed(&e);
+            crate::io::stdio::output_failed(&e);
         }
     }
 }

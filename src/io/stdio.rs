@@ -120,7 +120,7 @@ pub struct Stdout {
 }
 
 /// stdout can take no more data: its reader went away (any other write failure ends the
-/// program, see [`crate::error::output_failed`]).
+/// program, see [`output_failed`]).
 #[derive(Debug)]
 pub struct StdoutGone;
 
@@ -136,7 +136,7 @@ impl Stdout {
                 while let Some(chunk) = rx.blocking_recv() {
                     if let Err(e) = out.write_all(&chunk) {
                         if !crate::error::is_reader_gone(&e) {
-                            crate::error::output_failed(&e);
+                            output_failed(&e);
                         }
                         outcome = Err(e);
                         break;
@@ -199,4 +199,13 @@ pub fn close_stdout() {
             libc::close(null);
         }
     }
+}
+
+/// Ends the program because stdout or a session log (`-o`/`-x`) could not be written, as Ncat
+/// does in every mode: `write: <strerror>` and status 2. Only a reader that left (EPIPE) is a
+/// quiet end, and callers check for that first.
+pub fn output_failed(err: &std::io::Error) -> ! {
+    crate::say!("write: {}", crate::error::strerror(err));
+    crate::io::children::end_children();
+    std::process::exit(2)
 }

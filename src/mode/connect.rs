@@ -71,7 +71,10 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
                 None => connect(addrs, port, &origin).await?,
             };
             match tls {
-                Some(tls) => tls.handshake(tcp, host, port, cfg.connect_timeout).await?,
+                Some(tls) => {
+                    let session = tls.handshake(tcp, host, port, cfg.connect_timeout).await?;
+                    Stream::Tls(Box::new(session))
+                }
                 None => Stream::Tcp(tcp),
             }
         }
@@ -85,7 +88,9 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
             let dtls = dtls::Client::new(tls, tracing::enabled!(Level::INFO))?;
             let target = SocketAddr::new(addrs[0], port);
             let socket = udp::open_connected(cfg, target, false).await?;
-            dtls.handshake(socket, host, cfg.connect_timeout).await?
+            Stream::Dtls(Box::new(
+                dtls.handshake(socket, host, cfg.connect_timeout).await?,
+            ))
         }
     };
     if let Some(cmd) = &cfg.exec {

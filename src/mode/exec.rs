@@ -5,9 +5,6 @@
 //! stdout; the child closing its stdout half-closes the socket and ends the relay, so every byte
 //! the child wrote reaches the peer first.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::config::Config;
 use crate::io::exec::{self, ExecCommand};
 use crate::io::pump::{self, End, Rules, UNTIL_LOCAL_EOF};
@@ -56,33 +53,4 @@ pub async fn relay_with(
     )
     .await
     .end
-}
-
-/// Counts the relays alive, for `--max-conns` under `-k`.
-#[derive(Default, Clone)]
-pub struct Relays(Arc<AtomicUsize>);
-
-impl Relays {
-    /// Takes a slot if fewer than `max` are in use.
-    pub fn try_start(&self, max: usize) -> Option<RelaySlot> {
-        let taken = self
-            .0
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < max).then_some(n + 1)
-            });
-        taken.ok().map(|_| RelaySlot(self.0.clone()))
-    }
-
-    pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// A relay's place in the count, given back when it is dropped.
-pub struct RelaySlot(Arc<AtomicUsize>);
-
-impl Drop for RelaySlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
 }

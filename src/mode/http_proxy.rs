@@ -11,12 +11,13 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::error::Failure;
+use crate::io::tunnel;
 use crate::net::access::AccessList;
+use crate::net::connect;
 use crate::net::listener::Arrival;
 use crate::net::resolve::{Family, canonical_ip};
 use crate::net::stream::{Endpoint, ReadHalf, Stream, WriteHalf};
 use crate::proxy::http::{self, Head, HeadError};
-use crate::proxy::origin::{self, copy_then_close, tunnel};
 
 /// The longest request line accepted (longer: 413).
 const LINE_LIMIT: usize = 1024;
@@ -127,7 +128,7 @@ async fn handle(
                 .write_all(b"HTTP/1.0 200 OK\r\n\r\n")
                 .await
                 .map_err(|_| String::new())?;
-            tunnel(reader, writer, pending.split().freeze(), origin).await;
+            tunnel::relay(reader, writer, pending.split().freeze(), origin).await;
             Ok(())
         }
         "GET" | "HEAD" | "POST" => {
@@ -166,6 +167,16 @@ pub fn split_authority(authority: &str) -> Option<(String, u16)> {
     (!host.is_empty()).then(|| (host.to_string(), port))
 }
 
+/// Copies until EOF, then shuts the writer down.
+async fn copy_then_close<R, W>(reader: &mut R, writer: &mut W) -> std::io::Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    tokio::io::copy(reader, writer).await?;
+    writer.shutdown().await
+}
+
 /// Whether a request's host and port name this proxy itself: a request loop, refused for
 /// forwarded requests as Ncat refuses it (RFC 7230 5.7). A CONNECT to the proxy's own address
 /// is carried out, as in Ncat.
@@ -188,7 +199,7 @@ async fn names_this_proxy(host: &str, port: u16, local: &Endpoint) -> bool {
 /// Connects to the origin: any address of `family` (`-4`/`-6`) the name has, in turn; none
 /// is a 504, as in Ncat. Like Ncat, the proxy may be asked to reach itself.
 async fn reach(host: &str, port: u16, family: Family) -> Result<TcpStream, String> {
-    origin::reach(host, port, family, None)
+    connect::reach(host, port, family, None)
         .await
         .map_err(|_| GATEWAY_TIMEOUT.into())
 }

@@ -25,7 +25,7 @@
 //!
 //! Every message is a `Bytes` shared by all its recipients: one allocation, no per-client copy.
 
-use crate::mode::listen::admits;
+use crate::net::admission::admits;
 use crate::net::listener::log_connection;
 use crate::net::resolve::canonical_ip;
 use crate::net::stream::{Endpoint, ReadHalf, Stream, UnreadProbe, WriteHalf};

@@ -8,14 +8,15 @@ use crate::error::{Failure, idle_expired};
 use crate::io::exec::ExecCommand;
 use crate::io::pump::{self, End, Rules};
 use crate::io::stdio;
-use crate::mode::exec::{self, Relays};
+use crate::mode::exec;
 use crate::mode::hub::{Hub, Settings};
-use crate::net::access::AccessList;
+use crate::mode::{http_proxy, socks_proxy};
+use crate::net::admission::{Slots, admits};
 use crate::net::dtls;
 use crate::net::listener::{self, Arrival, Handshake, HandshakeFailed, log_connection};
 use crate::net::stream::{Endpoint, Stream};
 use crate::net::tls;
-use crate::proxy::{self, ProxyKind};
+use crate::proxy::ProxyKind;
 
 pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
     // As in Ncat, the certificate is ready before the first socket listens.
@@ -56,10 +57,10 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
 
     match kind {
         ListenKind::ProxyServer(ProxyKind::Http) => {
-            return proxy::http_server::run(cfg, incoming).await;
+            return http_proxy::run(cfg, incoming).await;
         }
         ListenKind::ProxyServer(socks) => {
-            return proxy::socks_server::run(cfg, socks, incoming).await;
+            return socks_proxy::run(cfg, socks, incoming).await;
         }
         _ => {}
     }
@@ -116,7 +117,7 @@ async fn serve_exec_clients(
     cmd: &ExecCommand,
     mut incoming: mpsc::Receiver<Arrival>,
 ) -> anyhow::Result<i32> {
-    let relays = Relays::default();
+    let slots = Slots::new(cfg.max_conns);
     let cfg = Arc::new(cfg.clone());
     // -i: a relay that goes idle ends the program, as Ncat's listen-mode idle timer does.
     let (idle_tx, mut idle_rx) = mpsc::unbounded_channel();
@@ -130,10 +131,7 @@ async fn serve_exec_clients(
             continue;
         };
         log_connection(&peer, None);
-        if !admits(cfg.max_conns, relays.count(), &cfg.access, &peer) {
-            continue;
-        }
-        let Some(slot) = relays.try_start(cfg.max_conns) else {
+        let Some(slot) = slots.admit(&cfg.access, &peer) else {
             continue;
         };
         let (cfg, cmd, idle_tx) = (cfg.clone(), cmd.clone(), idle_tx.clone());
@@ -145,22 +143,6 @@ async fn serve_exec_clients(
         });
     }
     Err(Failure::fatal("Unable to accept connections."))
-}
-
-/// The checks every accepted client goes through: the connection limit (`count` clients are
-/// being served), then `--allow`/`--deny` (Unix clients have no address to check). A refused
-/// client is closed by the caller. In single mode, unlike Ncat 7.93 (which stops listening
-/// before checking, then hangs), a refused client leaves the listener listening.
-pub fn admits(max_conns: usize, count: usize, access: &AccessList, peer: &Endpoint) -> bool {
-    if count >= max_conns {
-        tracing::info!("New connection denied: connection limit reached ({count})");
-        return false;
-    }
-    if peer.ip().is_some_and(|ip| !access.permits(ip)) {
-        tracing::info!("New connection denied: not allowed");
-        return false;
-    }
-    true
 }
 
 /// Serves the one client: status 0 when it closes, 1 (silently) when its connection fails.

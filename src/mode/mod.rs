@@ -2,9 +2,11 @@
 
 pub mod connect;
 pub mod exec;
+pub mod http_proxy;
 pub mod hub;
 pub mod listen;
 pub mod probe;
+pub mod socks_proxy;
 pub mod udp;
 
 use std::path::Path;

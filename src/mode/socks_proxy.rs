@@ -16,17 +16,18 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::error::Failure;
-use crate::mode::listen::admits;
+use crate::io::tunnel;
 use crate::net::access::AccessList;
+use crate::net::admission::Slots;
+use crate::net::connect::{self, Unreachable};
 use crate::net::listener::{Arrival, HANDSHAKE_TIMEOUT, log_connection};
 use crate::net::resolve::Family;
 use crate::net::stream::{ReadHalf, Stream, WriteHalf};
 use crate::proxy::ProxyKind;
-use crate::proxy::origin::{self, Unreachable};
 use crate::proxy::socks::{self, Destination, Parsed, Request};
 
 /// The most a client may send before its request is complete.
@@ -56,17 +57,13 @@ pub async fn run(
         family: cfg.family,
         connect_timeout: cfg.connect_timeout,
     });
-    let slots = Arc::new(Semaphore::new(cfg.max_conns.min(Semaphore::MAX_PERMITS)));
+    let slots = Slots::new(cfg.max_conns);
     while let Some(arrival) = incoming.recv().await {
         let Ok((stream, peer)) = arrival else {
             continue;
         };
         log_connection(&peer, None);
-        let busy = cfg.max_conns.min(Semaphore::MAX_PERMITS) - slots.available_permits();
-        if !admits(cfg.max_conns, busy, &settings.access, &peer) {
-            continue;
-        }
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
+        let Some(slot) = slots.admit(&settings.access, &peer) else {
             continue;
         };
         let settings = settings.clone();
@@ -130,7 +127,7 @@ async fn serve(stream: Stream, settings: &Settings) {
         return;
     }
     match reached {
-        Ok(origin) => origin::tunnel(&mut reader, &mut writer, pending.freeze(), origin).await,
+        Ok(target) => tunnel::relay(&mut reader, &mut writer, pending.freeze(), target).await,
         Err(_) => {
             let _ = writer.shutdown().await;
         }
@@ -248,7 +245,7 @@ async fn connect(request: &Request, settings: &Settings) -> Result<tokio::net::T
         Destination::Name(name) => name.clone(),
     };
     let limit = Some(settings.connect_timeout);
-    origin::reach(&host, request.port, settings.family, limit)
+    connect::reach(&host, request.port, settings.family, limit)
         .await
         .map_err(|why| match why {
             Unreachable::NoAddress | Unreachable::TimedOut => socks::HOST_UNREACHABLE,

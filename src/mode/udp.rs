@@ -21,11 +21,11 @@ use crate::error::{Failure, idle_expired, io_failure, strerror};
 use crate::io::crlf::Crlf;
 use crate::io::exec::ExecCommand;
 use crate::io::stdio::{self, Stdout};
-use crate::mode::exec::{self, Relays};
-use crate::mode::listen::admits;
-use crate::net::listener::bind_udp;
+use crate::mode::exec;
+use crate::net::admission::{Slots, admits};
 use crate::net::resolve::show_addr;
 use crate::net::stream::{Endpoint, Stream};
+use crate::net::udp_socket::bind_udp;
 use crate::parse::QuitAfterEof;
 use std::sync::Arc;
 
@@ -99,7 +99,7 @@ pub(crate) async fn open_connected(
         cfg.source_port.unwrap_or(0),
     );
     let socket = UdpSocket::bind(local).await.map_err(io_failure)?;
-    crate::net::listener::widen_receive_queue(socket2::SockRef::from(&socket));
+    crate::net::udp_socket::widen_receive_queue(socket2::SockRef::from(&socket));
     socket.set_broadcast(true).map_err(io_failure)?;
     socket.connect(target).await.map_err(io_failure)?;
     if announce {
@@ -392,22 +392,14 @@ async fn relay_per_peer(
     cmd: &ExecCommand,
     sockets: Vec<UdpSocket>,
 ) -> anyhow::Result<i32> {
-    let relays = Relays::default();
+    let slots = Slots::new(cfg.max_conns);
     let cfg = Arc::new(cfg.clone());
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let (index, received) = first_datagram(&sockets, &mut buf, false).await;
         let (n, peer) = received.map_err(io_failure)?;
         tracing::info!("Connection from {}.", peer.ip());
-        if !admits(
-            cfg.max_conns,
-            relays.count(),
-            &cfg.access,
-            &Endpoint::Ip(peer),
-        ) {
-            continue;
-        }
-        let Some(slot) = relays.try_start(cfg.max_conns) else {
+        let Some(slot) = slots.admit(&cfg.access, &Endpoint::Ip(peer)) else {
             continue;
         };
         let local = sockets[index].local_addr().map_err(io_failure)?;

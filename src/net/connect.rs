@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::error::{Failure, io_failure, strerror};
-use crate::net::resolve::show_addr;
+use crate::net::resolve::{Family, show_addr};
 
 /// Where to connect from and how long to wait for each address.
 pub struct Origin {
@@ -114,5 +114,47 @@ mod tests {
         };
         let err = connect(&addrs, port, &origin).await.unwrap_err();
         assert_eq!(err.to_string(), "Ncat: Connection refused.");
+    }
+}
+
+/// Why a proxy server could not reach the target a client asked for.
+#[derive(Debug)]
+pub enum Unreachable {
+    /// The name did not resolve, or has no address of the family allowed (`-4`/`-6`).
+    NoAddress,
+    /// No connection within the time allowed.
+    TimedOut,
+    /// The last address tried failed so.
+    Failed(io::Error),
+}
+
+/// Connects a proxy server to the target `host:port` its client named (a name or a numeric
+/// address): each address of `family` in turn, within `limit` for all of them when there is one.
+pub async fn reach(
+    host: &str,
+    port: u16,
+    family: Family,
+    limit: Option<Duration>,
+) -> Result<TcpStream, Unreachable> {
+    let attempt = async {
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|_| Unreachable::NoAddress)?
+            .filter(|a| family.admits(a.ip()))
+            .collect();
+        let mut last = Unreachable::NoAddress;
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = Unreachable::Failed(e),
+            }
+        }
+        Err(last)
+    };
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, attempt)
+            .await
+            .unwrap_or(Err(Unreachable::TimedOut)),
+        None => attempt.await,
     }
 }

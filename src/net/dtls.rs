@@ -29,7 +29,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::error::{Failure, strerror};
-use crate::net::stream::{Endpoint, Stream};
+use crate::net::endpoint::Endpoint;
 use crate::net::tls::{self, TlsOptions};
 
 /// A DTLS session over a connected UDP socket.
@@ -311,7 +311,7 @@ impl Server {
     }
 
     /// Completes the server side of a peer's handshake.
-    pub async fn accept(&self, peer: DatagramIo) -> io::Result<Stream> {
+    pub async fn accept(&self, peer: DatagramIo) -> io::Result<DtlsStream> {
         let mut stream = session(&self.ctx, peer, None)?;
         drive(&mut stream, true).await.map_err(handshake_error)?;
         stream.get_mut().established = true;
@@ -322,7 +322,7 @@ impl Server {
         {
             tls::log_client_certificate(&der);
         }
-        Ok(Stream::Dtls(Box::new(stream)))
+        Ok(stream)
     }
 }
 
@@ -370,7 +370,7 @@ impl Client {
         socket: UdpSocket,
         host: &str,
         timeout: Duration,
-    ) -> anyhow::Result<Stream> {
+    ) -> anyhow::Result<DtlsStream> {
         let peer = socket.peer_addr().ok();
         let name = self.servername.as_deref().unwrap_or(host);
         let server_name = self.checks.server_name(name, peer.map(|p| p.ip()))?;
@@ -397,7 +397,7 @@ impl Client {
         self.checks.check_chain(&chain, &server_name)?;
         let reached = peer.map_or_else(|| host.to_string(), |a| crate::net::resolve::show_addr(&a));
         self.checks.report_connected(chain.first(), &reached);
-        Ok(Stream::Dtls(Box::new(stream)))
+        Ok(stream)
     }
 }
 
@@ -445,7 +445,7 @@ impl Listener {
                 tracing::debug!("dropped a datagram from {peer} that opens no DTLS handshake");
                 continue;
             }
-            let own = crate::net::listener::bind_udp(self.local)
+            let own = crate::net::udp_socket::bind_udp(self.local)
                 .map_err(|f| io::Error::other(f.to_string()))?;
             if let Err(e) = own.connect(peer).await {
                 tracing::debug!("connect to {peer}: {}", strerror(&e));

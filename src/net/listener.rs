@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, UdpSocket, UnixListener};
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
@@ -16,6 +16,7 @@ use crate::net::dtls::{self, DatagramIo};
 use crate::net::resolve::show_addr;
 use crate::net::stream::{Endpoint, Stream};
 use crate::net::tls;
+use crate::net::udp_socket;
 
 /// Pending connections the kernel queues per listener. Ncat uses 10, which drops SYNs when many
 /// clients arrive at once; we use the kernel's own cap instead.
@@ -76,7 +77,7 @@ pub fn bind_all(
         .map(|endpoint| {
             let listener = match endpoint {
                 Endpoint::Ip(addr) if datagrams => {
-                    let socket = bind_udp(*addr)?;
+                    let socket = udp_socket::bind_udp(*addr)?;
                     let local = socket.local_addr().unwrap_or(*addr);
                     tracing::info!("Listening on {}", show_addr(&local));
                     let open_error = |e: io::Error| Failure::Fatal(strerror(&e));
@@ -122,37 +123,6 @@ fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, Failure> {
     socket.listen(BACKLOG).map_err(open_error)?;
     socket.set_nonblocking(true).map_err(open_error)?;
     TcpListener::from_std(socket.into()).map_err(open_error)
-}
-
-/// Binds a UDP socket with `SO_REUSEPORT`, so that sockets for single peers can be bound to the
-/// same address and connected to their peer (the kernel then routes each peer's datagrams to
-/// its own socket), and with a wide receive queue.
-pub fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, Failure> {
-    let bind_error =
-        |e: io::Error| Failure::Fatal(format!("bind to {}: {}.", show_addr(&addr), strerror(&e)));
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-        .map_err(bind_error)?;
-    socket.set_reuse_address(true).map_err(bind_error)?;
-    socket.set_reuse_port(true).map_err(bind_error)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true).map_err(bind_error)?;
-    }
-    socket.bind(&addr.into()).map_err(bind_error)?;
-    socket.set_nonblocking(true).map_err(bind_error)?;
-    widen_receive_queue(socket2::SockRef::from(&socket));
-    UdpSocket::from_std(socket.into()).map_err(bind_error)
-}
-
-/// Bytes of datagrams a UDP socket may hold for us. The system default (about 200 KB, some
-/// 150 full-size datagrams) overflows whenever this process is not scheduled for a moment
-/// while a fast sender goes on; the kernel caps the request at `net.core.rmem_max`.
-const RECEIVE_QUEUE: usize = 4 << 20;
-
-/// Asks for [`RECEIVE_QUEUE`]; a smaller queue still works, so a refusal is not an error.
-pub fn widen_receive_queue(socket: socket2::SockRef<'_>) {
-    if socket.recv_buffer_size().is_ok_and(|n| n < RECEIVE_QUEUE) {
-        let _ = socket.set_recv_buffer_size(RECEIVE_QUEUE);
-    }
 }
 
 /// Binds a Unix stream socket. As in Ncat, an existing path is an error and the socket file is
@@ -221,9 +191,13 @@ async fn server_handshake(
     let handshake = async {
         match (handshake, accepted) {
             (Some(Handshake::Tls(acceptor)), Accepted::Stream(Stream::Tcp(tcp))) => {
-                tls::accept(&acceptor, tcp).await
+                tls::accept(&acceptor, tcp)
+                    .await
+                    .map(|s| Stream::Tls(Box::new(s)))
             }
-            (Some(Handshake::Dtls(server)), Accepted::Datagrams(io)) => server.accept(io).await,
+            (Some(Handshake::Dtls(server)), Accepted::Datagrams(io)) => {
+                server.accept(io).await.map(|s| Stream::Dtls(Box::new(s)))
+            }
             (_, Accepted::Stream(stream)) => Ok(stream),
             (_, Accepted::Datagrams(_)) => Err(io::ErrorKind::Unsupported.into()),
         }

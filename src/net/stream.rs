@@ -2,9 +2,10 @@
 //! so the pump, the hub and exec relays are written once.
 
 use crate::net::dtls::{self, DtlsStream};
-use crate::net::read_ahead::ReadAhead;
+pub use crate::net::endpoint::Endpoint;
+pub use crate::net::tls::TlsStream;
 use std::io::{self, IoSlice};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -13,9 +14,6 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncReadExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UdpSocket, UnixDatagram, UnixStream, tcp, unix};
-
-/// A TLS session over TCP, client or server side.
-pub type TlsStream = tokio_rustls::TlsStream<ReadAhead<TcpStream>>;
 
 /// The largest UDP payload over IPv4: longer writes are cut to this size.
 pub const MAX_DATAGRAM: usize = 65_507;
@@ -35,41 +33,6 @@ pub enum Stream {
     /// DTLS over a connected UDP socket, after the handshake: a record per write, a record per
     /// read (a close_notify reads as EOF).
     Dtls(Box<DtlsStream>),
-}
-
-/// Who is at the other end (or this end) of a stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
-    Ip(SocketAddr),
-    /// A Unix socket path; empty for an unnamed socket.
-    Unix(PathBuf),
-}
-
-impl Endpoint {
-    /// The IP address, for access control (Unix peers have none).
-    pub fn ip(&self) -> Option<IpAddr> {
-        match self {
-            Endpoint::Ip(addr) => Some(addr.ip()),
-            Endpoint::Unix(_) => None,
-        }
-    }
-
-    /// The host part as exec children (`NCAT_*_ADDR`) and chat announcements show it:
-    /// `localhost` for Unix sockets, as Ncat does.
-    pub fn host(&self) -> String {
-        match self {
-            Endpoint::Ip(addr) => addr.ip().to_string(),
-            Endpoint::Unix(_) => "localhost".into(),
-        }
-    }
-
-    /// The port as exec children see it (empty for Unix sockets).
-    pub fn port(&self) -> String {
-        match self {
-            Endpoint::Ip(addr) => addr.port().to_string(),
-            Endpoint::Unix(_) => String::new(),
-        }
-    }
 }
 
 impl Stream {

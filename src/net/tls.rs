@@ -21,7 +21,9 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::error::Failure;
 use crate::net::read_ahead::ReadAhead;
-use crate::net::stream::{Stream, TlsStream};
+
+/// A TLS session over TCP, client or server side.
+pub type TlsStream = tokio_rustls::TlsStream<ReadAhead<TcpStream>>;
 
 /// The `--ssl*` options, checked.
 #[derive(Debug, Clone, Default)]
@@ -287,7 +289,7 @@ const HANDSHAKE_RECORD: u8 = 0x16;
 /// Completes the server side of a handshake on an accepted connection. A client that does not
 /// begin with a TLS handshake record (plain text, say) is reset without an answer, as Ncat's
 /// OpenSSL listener does, instead of being sent an alert it would print as data.
-pub async fn accept(acceptor: &TlsAcceptor, tcp: TcpStream) -> std::io::Result<Stream> {
+pub async fn accept(acceptor: &TlsAcceptor, tcp: TcpStream) -> std::io::Result<TlsStream> {
     let mut first = [0u8; 1];
     let n = tcp.peek(&mut first).await?;
     if n == 0 || first[0] != HANDSHAKE_RECORD {
@@ -301,7 +303,7 @@ pub async fn accept(acceptor: &TlsAcceptor, tcp: TcpStream) -> std::io::Result<S
     if let Some(cert) = tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
         log_client_certificate(cert);
     }
-    Ok(Stream::Tls(Box::new(TlsStream::Server(tls))))
+    Ok(TlsStream::Server(tls))
 }
 
 /// `-v`: whose certificate a client presented (`--ssl-client-ca`).
@@ -400,7 +402,7 @@ impl Client {
         host: &str,
         port: u16,
         timeout: Duration,
-    ) -> anyhow::Result<Stream> {
+    ) -> anyhow::Result<TlsStream> {
         let peer_ip = tcp.peer_addr().map(|a| a.ip()).ok();
         let name = self.servername.as_deref().unwrap_or(host);
         let server_name = self.server_name(name, peer_ip)?;
@@ -417,7 +419,7 @@ impl Client {
         );
         let cert = session.peer_certificates().and_then(|c| c.first());
         self.report_connected(cert, &reached);
-        Ok(Stream::Tls(Box::new(TlsStream::Client(tls))))
+        Ok(TlsStream::Client(tls))
     }
 
     /// The name to send and check: `name` if it is a valid server name, else the address.

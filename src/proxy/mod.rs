@@ -1,12 +1,9 @@
-//! Proxies: connecting through them (`--proxy`, one hop or a chain) and being one
-//! (`-l --proxy-type http`, `socks4` or `socks5`).
+//! Speaking to proxies: connecting through them (`--proxy`, one hop or a chain), and the
+//! HTTP and SOCKS messages the proxy servers (`mode::http_proxy`, `mode::socks_proxy`) share.
 
 pub mod client;
 pub mod http;
-pub mod http_server;
-pub mod origin;
 pub mod socks;
-pub mod socks_server;
 
 use std::net::IpAddr;
 

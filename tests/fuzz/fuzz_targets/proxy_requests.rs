@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ncat::proxy::{http, http_server as server};
+use ncat::mode::http_proxy as server;
+use ncat::proxy::http;
 
 fuzz_target!(|data: &[u8]| {
     let Some(head) = http::Head::parse(data) else {
