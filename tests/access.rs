@@ -3,7 +3,6 @@
 use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
 
 /// Connects from a given loopback source address.
 fn connect_from(source: &str, port: u16) -> TcpStream {
@@ -71,8 +70,9 @@ fn hosts_files_take_ranges_and_any_whitespace() {
     assert!(is_refused(&mut c));
     // Two `Connection from` lines per client, then the denial.
     listener.wait_stderr("not allowed");
+    // The broker logs a client and registers it under one lock, so once both lines of `b`
+    // are out, what `a` sends reaches it.
     wait_for(|| (listener.stderr_count("Connection from 127.0.") == 6).then_some(())).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
     a.write_all(b"hello\n").unwrap();
     assert_eq!(read_n(&mut b, 6), b"hello\n");
     let _ = std::fs::remove_file(&file);

@@ -1,11 +1,10 @@
 //! Malformed command lines: every one ends at once with status 2, one clear message on stderr
 //! and nothing on stdout (a few are network-style errors with status 1, as in Ncat).
 
-use crate::common::ncat;
+use crate::common::{Proc, connect, ncat};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::process::Stdio;
-use std::time::Duration;
 
 /// Runs ncat with `args`; it must end by itself (no network is involved, so it ends at once).
 fn run(args: Vec<OsString>) -> (i32, String, String) {
@@ -243,15 +242,12 @@ fn arguments_that_are_not_utf8() {
 #[test]
 fn huge_values_are_clamped_or_refused_never_wrapped() {
     // A connection limit beyond any count is "no practical limit", as atoi saturating would be.
-    let mut child = ncat()
-        .args(["-lk", "-m", "99999999999999999999999", "127.0.0.1", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(child.try_wait().unwrap().is_none(), "it listens");
-    let _ = child.kill();
-    let _ = child.wait();
+    let (mut listener, port) = Proc::listen_with(
+        &["-lk", "-m", "99999999999999999999999", "127.0.0.1", "0"],
+        true,
+    );
+    // It serves a client, and is still there for the next.
+    drop(connect(port));
+    listener.wait_stderr("Connection from 127.0.0.1:");
+    assert!(listener.is_running(), "it listens");
 }

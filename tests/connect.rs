@@ -141,13 +141,15 @@ fn connection_refused_exits_1() {
 fn peer_reset_exits_1() {
     let (listener, port) = tcp_server();
     let srv = thread::spawn(move || {
-        let conn = accept_client(&listener);
+        let mut conn = accept_client(&listener);
+        // A byte from its stdin shows the client is connected and relaying: reset it then.
+        assert_eq!(read_n(&mut conn, 1), b"x");
         let sock = socket2::Socket::from(conn);
         sock.set_linger(Some(Duration::ZERO)).unwrap();
-        thread::sleep(Duration::from_millis(100));
         drop(sock);
     });
     let mut client = Proc::spawn(&["127.0.0.1", &port], false);
+    client.write_stdin(b"x");
     srv.join().unwrap();
     let status = client.wait_exit();
     assert_eq!(status.code(), Some(1));
@@ -255,7 +257,26 @@ fn connect_timeout_exits_1() {
         let _ = c.connect(&addr.into());
         fillers.push(c);
     }
-    thread::sleep(Duration::from_millis(200));
+    // Until the kernel shows the accept queue full (for a listener, TCP_INFO gives its length
+    // and its limit), a filler's handshake may still be on its way.
+    let queue_full = || {
+        use std::os::fd::AsRawFd;
+        // SAFETY: tcp_info is plain data, and getsockopt writes at most `len` bytes of it.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        let rc = unsafe {
+            libc::getsockopt(
+                sock.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                (&raw mut info).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        (info.tcpi_unacked > info.tcpi_sacked).then_some(())
+    };
+    wait_for(queue_full).expect("the accept queue fills");
     let started = Instant::now();
     let out = ncat()
         .args(["-w", "500ms", "127.0.0.1", &addr.port().to_string()])

@@ -101,6 +101,7 @@ fn quit_after_eof_zero_and_negative() {
 
 /// The process is still running a while after the event that would have ended it.
 fn assert_silent_exit(proc: &mut Proc) {
+    // Kept: a "nothing happens for a while" check; there is no event to wait on.
     std::thread::sleep(Duration::from_millis(300));
     assert!(proc.is_running(), "{}", proc.stderr());
 }
@@ -400,6 +401,7 @@ fn tls_stdin_eof_sends_close_notify_unless_no_shutdown() {
     client.write_stdin(b"over\n");
     server.wait_for("over\n");
     client.close_stdin();
+    // Kept: checks that nothing (no close_notify, no exit) happens for a while after EOF.
     std::thread::sleep(Duration::from_millis(300));
     assert!(client.is_running());
     let seen = server.output.lock().unwrap().clone();

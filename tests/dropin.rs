@@ -126,12 +126,8 @@ fn finish(child: &mut std::process::Child) -> (Option<i32>, String) {
 
 /// Waits (bounded) for a child to exit; kills it if it does not.
 fn wait_child(child: &mut std::process::Child) -> Option<i32> {
-    let started = std::time::Instant::now();
-    while started.elapsed() < PATIENCE {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    if let Some(status) = wait_for(|| child.try_wait().unwrap()) {
+        return status.code();
     }
     let _ = child.kill();
     let _ = child.wait();
@@ -166,12 +162,12 @@ fn a_full_disk_on_stdout_ends_the_udp_listener_with_status_2() {
         .spawn()
         .unwrap();
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    // Datagrams until the listener is up and has failed on one.
-    let started = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() && started.elapsed() < PATIENCE {
+    // Datagrams until the listener is up and has failed on one (those sent before it binds
+    // are lost, so one is sent at each poll of its exit).
+    wait_for(|| {
         let _ = socket.send_to(b"hello\n", format!("127.0.0.1:{port}"));
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        child.try_wait().unwrap()
+    });
     let (status, err) = finish(&mut child);
     assert_eq!(status, Some(2), "{err}");
     assert_eq!(err, "write: No space left on device\n");

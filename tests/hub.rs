@@ -60,6 +60,8 @@ fn broker_fans_out_to_everyone_but_the_sender() {
 
     // stdin EOF only stops reading stdin: relaying goes on.
     listener.close_stdin();
+    // Kept: the broker reports nothing at stdin's EOF, so there is no event to wait on; the
+    // pause lets it read the EOF before the relay below.
     thread::sleep(Duration::from_millis(100));
     c[2].write_all(b"after eof\n").unwrap();
     assert_eq!(read_n(&mut c[0], 10), b"after eof\n");
@@ -260,7 +262,8 @@ fn the_chat_extensions_need_chat() {
 fn chat_frames_by_line() {
     let (_listener, mut a, mut b) = chat_pair();
 
-    // A line sent in pieces gets one prefix.
+    // A line sent in pieces gets one prefix. (Kept sleeps: they make the pieces arrive as
+    // separate reads.)
     a.write_all(b"hel").unwrap();
     thread::sleep(Duration::from_millis(100));
     a.write_all(b"lo wor").unwrap();
@@ -399,6 +402,8 @@ fn a_slow_but_steady_reader_is_never_dropped() {
                 got.len()
             );
             got.extend_from_slice(&buf[..n]);
+            // Kept: this is the slow reader under test (slower than the sender, never stalled
+            // for the whole --stall-timeout).
             thread::sleep(Duration::from_millis(50));
         }
         checksum(&got)

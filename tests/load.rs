@@ -58,10 +58,14 @@ fn connect_from(i: usize, port: u16) -> TcpStream {
 fn churn(mode: &str, cycles: usize) {
     let (listener, port) = Proc::listen(&["-l", mode, "127.0.0.1", "0"]);
     let pid = listener.child.id();
+    // A warm-up; each client half-closes and reads to the hub's close, so all of them are
+    // gone when the footprint is taken.
     for i in 0..200 {
-        drop(connect_from(i, port));
+        let mut stream = connect_from(i, port);
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        half_close(&stream);
+        read_to_end(&mut stream);
     }
-    thread::sleep(Duration::from_millis(300));
     let (fds_before, rss_before) = footprint(pid);
     let started = Instant::now();
     for i in 0..cycles {
@@ -89,7 +93,8 @@ fn churn(mode: &str, cycles: usize) {
     // Still serving.
     let mut a = connect(port);
     let mut b = connect(port);
-    thread::sleep(Duration::from_millis(100));
+    listener.wait_accepted(&a);
+    listener.wait_accepted(&b);
     a.write_all(b"still here\n").unwrap();
     // (In chat, after an announcement and with a `<userN> ` prefix.)
     let mut got = Vec::new();
@@ -256,7 +261,8 @@ fn running_out_of_descriptors_keeps_the_clients_already_served() {
             .then_some(())
     })
     .expect("the descriptor shortage is reported");
-    // Not spinning on the failing accept.
+    // Not spinning on the failing accept. (Kept sleep: the CPU used over a stretch of time is
+    // what is measured.)
     let cpu_before = cpu_time(child.id());
     thread::sleep(Duration::from_secs(1));
     let spent = cpu_time(child.id()) - cpu_before;
@@ -295,9 +301,12 @@ fn symbol(sender: usize, k: usize) -> u8 {
 /// others send; every receiver must get every other sender's bytes, complete and in order.
 fn integrity(senders: usize, size: usize) {
     assert!(senders <= 50);
-    let (_listener, port) = Proc::listen(&["--broker", "127.0.0.1", "0"]);
+    let (listener, port) = Proc::listen(&["--broker", "127.0.0.1", "0"]);
     let streams: Vec<TcpStream> = (0..senders).map(|_| connect(port)).collect();
-    thread::sleep(Duration::from_millis(300));
+    // Everyone is registered before anyone sends, so every receiver gets every byte.
+    for stream in &streams {
+        listener.wait_accepted(stream);
+    }
     let started = Instant::now();
     let mut workers = Vec::new();
     for (me, stream) in streams.into_iter().enumerate() {

@@ -27,7 +27,8 @@ fn periodic_lines_when_stderr_is_not_a_terminal() {
         .spawn()
         .unwrap();
     let mut stdin = client.stdin.take().unwrap();
-    // A slow producer: about 2.6 s of 4 KiB pieces.
+    // A slow producer: about 2.6 s of 4 KiB pieces. (Kept sleep: the pacing is what lets the
+    // periodic lines come due.)
     let started = Instant::now();
     let mut sent = 0;
     while started.elapsed() < Duration::from_millis(2600) {
@@ -90,6 +91,7 @@ fn a_live_line_on_a_terminal() {
         .spawn()
         .unwrap();
     let mut stdin = client.stdin.take().unwrap();
+    // A slow producer (kept sleep: the pacing lets the live line be redrawn between pieces).
     for _ in 0..8 {
         stdin.write_all(&[b'y'; 1000]).unwrap();
         thread::sleep(Duration::from_millis(150));

@@ -226,7 +226,8 @@ fn scripted_proxy(replies: Vec<&'static [u8]>) -> (u16, JoinHandle<Vec<(u16, Str
             let n = s.read(&mut got).unwrap_or(0);
             seen.push((peer.port(), String::from_utf8_lossy(&got[..n]).into_owned()));
             if reply.is_empty() {
-                thread::sleep(PATIENCE);
+                // Silent: the connection is held, unanswered, until the client gives up.
+                let _ = std::io::copy(&mut s, &mut std::io::sink());
             } else {
                 let _ = s.write_all(reply);
             }

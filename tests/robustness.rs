@@ -5,7 +5,6 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Stdio;
 use std::thread;
-use std::time::Duration;
 
 #[test]
 fn a_reader_that_goes_away_ends_the_program_quietly() {
@@ -106,11 +105,8 @@ fn sigint_and_sigterm_end_every_mode_promptly_with_the_signal_status() {
 }
 
 fn wait_child(child: &mut std::process::Child) -> std::process::ExitStatus {
-    for _ in 0..1000 {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        thread::sleep(Duration::from_millis(10));
+    if let Some(status) = wait_for(|| child.try_wait().unwrap()) {
+        return status;
     }
     let _ = child.kill();
     panic!("ncat did not exit after its reader went away");

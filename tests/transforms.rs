@@ -28,6 +28,7 @@ fn crlf_converts_bare_lf_even_across_reads() {
         read_to_end(&mut conn)
     });
     let mut client = Proc::spawn(&["-C", "127.0.0.1", &port], false);
+    // Kept sleeps: they pace the writes so that they arrive as separate reads.
     client.write_stdin(b"a\nb\r\n");
     thread::sleep(Duration::from_millis(100));
     client.write_stdin(b"c\r");
@@ -175,6 +176,7 @@ fn idle_timer_restarts_on_reads() {
     let srv = thread::spawn(move || {
         let (mut conn, _) = listener.accept().unwrap();
         for _ in 0..4 {
+            // Kept: gaps shorter than the -i timeout are what is tested.
             thread::sleep(Duration::from_millis(150));
             conn.write_all(b".").unwrap();
         }
@@ -208,6 +210,7 @@ fn idle_timeout_in_listen_mode_is_fatal() {
 #[test]
 fn idle_timeout_in_broker_runs_only_with_clients() {
     let (mut listener, port) = Proc::listen(&["--broker", "-i", "300ms", "127.0.0.1", "0"]);
+    // Kept: longer than the timeout, which would have expired had its timer run.
     thread::sleep(Duration::from_millis(600));
     assert!(
         listener.is_running(),
@@ -225,6 +228,7 @@ fn delay_pauses_after_each_read() {
     thread::spawn(move || {
         let (mut conn, _) = listener.accept().unwrap();
         conn.write_all(b"one").unwrap();
+        // Kept: makes the two writes separate reads, each followed by a delay.
         thread::sleep(Duration::from_millis(50));
         conn.write_all(b"two").unwrap();
     });
@@ -279,6 +283,7 @@ fn telnet_negotiation_is_answered_and_stripped_across_writes() {
         let (mut conn, _) = listener.accept().unwrap();
         conn.set_read_timeout(Some(PATIENCE)).unwrap();
         conn.write_all(&[0xff, 0xfd]).unwrap();
+        // Kept: splits the negotiation across reads.
         thread::sleep(Duration::from_millis(100));
         conn.write_all(&[0x01, 0xff, 0xfb, 0x03]).unwrap();
         conn.write_all(b"login: ").unwrap();

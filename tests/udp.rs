@@ -42,6 +42,8 @@ fn stdin_eof_ends_the_client_unless_q_waits() {
     waiting.close_stdin();
     let (n, peer) = srv.recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"query");
+    // Kept: the answer is delayed on purpose, so it is the -q wait after stdin's EOF that
+    // receives it.
     std::thread::sleep(Duration::from_millis(200));
     srv.send_to(b"answer", peer).unwrap();
     assert_eq!(waiting.wait_stdout_len(6), b"answer");
@@ -79,6 +81,7 @@ fn listener_serves_the_first_peer() {
     assert_eq!(listener.wait_stdout_len(13), b"first\nsecond\n");
     // stdin EOF does not end a UDP listener (as in Ncat 7.93).
     listener.close_stdin();
+    // Kept: checks that nothing (no exit) happens for a while after the EOF.
     std::thread::sleep(Duration::from_millis(200));
     assert!(listener.is_running());
 }

@@ -68,11 +68,13 @@ fn two_way_session_over_a_unix_socket() {
 #[test]
 fn broker_and_chat_over_unix_sockets() {
     let path = SocketPath::new("broker");
-    let _broker = Proc::listen_ready(&["--broker", "-U", path.as_str()]);
+    let broker = Proc::listen_ready(&["--broker", "-U", path.as_str()]);
     let mut a = path.connect();
     let mut b = path.connect();
     let mut c = path.connect();
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    // All three are logged (and so registered) before `a` speaks.
+    let unix_client = "Connection from a client on Unix domain socket.";
+    wait_for(|| (broker.stderr_count(unix_client) == 3).then_some(())).expect("3 clients");
     a.write_all(b"fan out\n").unwrap();
     assert_eq!(read_exact(&mut b, 8), b"fan out\n");
     assert_eq!(read_exact(&mut c, 8), b"fan out\n");

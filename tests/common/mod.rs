@@ -175,6 +175,14 @@ impl Proc {
             .unwrap_or_else(|| panic!("no {needle:?} on stderr; got {:?}", self.stderr()))
     }
 
+    /// Waits until the listener (run with `-v`) has logged `client`'s arrival, its
+    /// `Connection from ADDR:PORT.` line; returns all of stderr. In broker and chat mode the
+    /// client is registered by then (the hub logs and registers it under one lock).
+    pub fn wait_accepted(&self, client: &TcpStream) -> String {
+        let addr = client.local_addr().expect("a connected client");
+        self.wait_stderr(&format!("Connection from {}:{}.", addr.ip(), addr.port()))
+    }
+
     /// Counts occurrences of `needle` on stderr.
     pub fn stderr_count(&self, needle: &str) -> usize {
         self.stderr().matches(needle).count()
