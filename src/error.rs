@@ -18,14 +18,6 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub fn fatal(msg: impl Into<String>) -> anyhow::Error {
-        Failure::Fatal(msg.into()).into()
-    }
-
-    pub fn network(msg: impl Into<String>) -> anyhow::Error {
-        Failure::Network(msg.into()).into()
-    }
-
     pub fn exit_code(&self) -> i32 {
         match self {
             Failure::Fatal(_) | Failure::Usage(_) | Failure::Plain(_) => 2,
@@ -50,9 +42,34 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// How a mode ended when nothing failed that the user is told of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Ended {
+    /// Status 0.
+    Normally,
+    /// Status 1 without a message, as Ncat ends when its one connection fails in listen mode
+    /// or stdin cannot be read.
+    Quietly,
+}
+
+impl Ended {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Ended::Normally => 0,
+            Ended::Quietly => 1,
+        }
+    }
+}
+
+/// What every mode returns: its end, or the failure that decides the message and status.
+/// Failures are built on purpose (there is no conversion from other error types), so a `?`
+/// on some other error cannot pick an exit status by accident.
+pub type ModeResult = Result<Ended, Failure>;
+
 /// A run-time socket error as Ncat reports it: `Ncat: <strerror>.`, exit status 1.
-pub fn io_failure(e: std::io::Error) -> anyhow::Error {
-    Failure::network(format!("{}.", strerror(&e)))
+pub fn io_failure(e: std::io::Error) -> Failure {
+    Failure::Network(format!("{}.", strerror(&e)))
 }
 
 /// The `-i` message (Ncat prints it as a network error in connect mode, fatal in listen mode).
@@ -96,18 +113,10 @@ pub fn is_reader_gone(err: &std::io::Error) -> bool {
     err.kind() == std::io::ErrorKind::BrokenPipe
 }
 
-/// Turns any error into the exit status, printing its line on stderr.
-pub fn report(err: &anyhow::Error) -> i32 {
-    match err.downcast_ref::<Failure>() {
-        Some(failure) => {
-            crate::say!("{failure}");
-            failure.exit_code()
-        }
-        None => {
-            crate::say!("Ncat: {err:#}. QUITTING.");
-            2
-        }
-    }
+/// Prints a failure's line on stderr and returns its exit status.
+pub fn report(failure: &Failure) -> i32 {
+    crate::say!("{failure}");
+    failure.exit_code()
 }
 
 #[cfg(test)]

@@ -35,12 +35,12 @@ fn main() {
         std::process::exit(io::lua::run(&script.to_string_lossy()));
     }
     let code = match cli::parse(args) {
-        Err(failure) => error::report(&failure.into()),
+        Err(failure) => error::report(&failure),
         Ok(cli::Request::Help) => print_out(cli::help().as_bytes()),
         Ok(cli::Request::ManPage) => print_out(&manual::man_page()),
         Ok(cli::Request::Completions(shell)) => match manual::completions(&shell) {
             Ok(script) => print_out(&script),
-            Err(failure) => error::report(&failure.into()),
+            Err(failure) => error::report(&failure),
         },
         Ok(cli::Request::Version) => {
             ncat::say!("{}", cli::version_line());
@@ -67,7 +67,7 @@ fn run(args: &cli::Cli) -> i32 {
     logging::init(args.verbose);
     let cfg = match config::build(args) {
         Ok(cfg) => cfg,
-        Err(failure) => return error::report(&failure.into()),
+        Err(failure) => return error::report(&failure),
     };
     sys::raise_fd_limit();
     let runs_children = cfg.exec.is_some();
@@ -79,7 +79,11 @@ fn run(args: &cli::Cli) -> i32 {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return error::report(&anyhow::anyhow!("starting the runtime: {e}")),
+        Err(e) => {
+            return error::report(&error::Failure::Fatal(format!(
+                "starting the runtime: {e}."
+            )));
+        }
     };
     let outcome = runtime.block_on(async {
         // With access lists from files, SIGHUP reads them again instead of ending the server
@@ -95,7 +99,7 @@ fn run(args: &cli::Cli) -> i32 {
     });
     io::children::end_children();
     match outcome {
-        Ok(code) => code,
-        Err(err) => error::report(&err),
+        Ok(ended) => ended.exit_code(),
+        Err(failure) => error::report(&failure),
     }
 }

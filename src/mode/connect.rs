@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::error::{Failure, idle_expired, io_failure};
+use crate::error::{Ended, Failure, ModeResult, idle_expired, io_failure};
 use crate::io::pump::{self, End, Rules, UNTIL_LOCAL_EOF};
 use crate::io::stdio;
 use crate::mode::{exec, udp};
@@ -40,7 +40,7 @@ pub enum Target<'a> {
     },
 }
 
-pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
+pub async fn run(cfg: &Config, target: Target<'_>) -> ModeResult {
     let started = Instant::now();
     // A datagram client ends at stdin's EOF unless -q says otherwise, as a UDP client does.
     let ends_at_stdin_eof = match target {
@@ -66,7 +66,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
                     let hop = proxy::client::connect(proxy, host, port, cfg.family, &origin);
                     tokio::time::timeout(cfg.connect_timeout, hop)
                         .await
-                        .map_err(|_| Failure::network("TIMEOUT."))??
+                        .map_err(|_| Failure::Network("TIMEOUT.".into()))??
                 }
                 None => connect(addrs, port, &origin).await?,
             };
@@ -96,8 +96,8 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
     if let Some(cmd) = &cfg.exec {
         return match exec::relay(stream, cmd, cfg).await {
             End::ReadFailed(e) | End::WriteFailed(e) => Err(io_failure(e)),
-            End::IdleTimeout(idle) => Err(Failure::network(idle_expired(idle))),
-            _ => Ok(0),
+            End::IdleTimeout(idle) => Err(Failure::Network(idle_expired(idle))),
+            _ => Ok(Ended::Normally),
         };
     }
     let rules = Rules {
@@ -128,10 +128,10 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> anyhow::Result<i32> {
                 outcome.received,
                 started.elapsed().as_secs_f64()
             );
-            Ok(0)
+            Ok(Ended::Normally)
         }
         End::ReadFailed(e) | End::WriteFailed(e) | End::StdinFailed(e) => Err(io_failure(e)),
-        End::StdoutGone => Ok(0),
-        End::IdleTimeout(idle) => Err(Failure::network(idle_expired(idle))),
+        End::StdoutGone => Ok(Ended::Normally),
+        End::IdleTimeout(idle) => Err(Failure::Network(idle_expired(idle))),
     }
 }

@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::error::Failure;
+use crate::error::{Failure, ModeResult};
 use crate::io::tunnel;
 use crate::net::access::AccessList;
 use crate::net::connect;
@@ -57,7 +57,7 @@ struct Settings {
 }
 
 /// Serves proxy clients until the listeners fail; stdin and stdout are not used.
-pub async fn run(cfg: &Config, mut incoming: mpsc::Receiver<Arrival>) -> anyhow::Result<i32> {
+pub async fn run(cfg: &Config, mut incoming: mpsc::Receiver<Arrival>) -> ModeResult {
     let settings = Arc::new(Settings {
         auth: cfg.proxy_auth.clone(),
         nonce: http::random_token(),
@@ -74,7 +74,7 @@ pub async fn run(cfg: &Config, mut incoming: mpsc::Receiver<Arrival>) -> anyhow:
         }
         tokio::spawn(serve(stream, settings.clone()));
     }
-    Err(Failure::fatal("Unable to accept connections."))
+    Err(Failure::Fatal("Unable to accept connections.".into()))
 }
 
 /// Answers one client's request.

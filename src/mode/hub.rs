@@ -25,6 +25,7 @@
 //!
 //! Every message is a `Bytes` shared by all its recipients: one allocation, no per-client copy.
 
+use crate::error::{Ended, ModeResult};
 use crate::net::admission::admits;
 use crate::net::listener::log_connection;
 use crate::net::resolve::canonical_ip;
@@ -142,7 +143,7 @@ pub struct Hub {
     /// `--chat-console`: the listener's own queue, written to stdout.
     console: Option<Arc<Client>>,
     /// Asks the listener to end the program with this status.
-    exit: mpsc::UnboundedSender<anyhow::Result<i32>>,
+    exit: mpsc::UnboundedSender<ModeResult>,
     started: Instant,
     /// Milliseconds from `started` to the last event (a client's data, stdin data, a new
     /// connection), for `-i`.
@@ -154,7 +155,7 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(settings: Settings, exit: mpsc::UnboundedSender<anyhow::Result<i32>>) -> Arc<Hub> {
+    pub fn new(settings: Settings, exit: mpsc::UnboundedSender<ModeResult>) -> Arc<Hub> {
         let stdout =
             (settings.kind == ListenKind::KeepOpen || settings.chat_console).then(Stdout::spawn);
         // The console has a queue like a client's, so a stdout that stops pauses the senders
@@ -337,7 +338,7 @@ impl Hub {
                             if let Some(stdout) = &self.stdout
                                 && stdout.write(data).await.is_err()
                             {
-                                let _ = self.exit.send(Ok(0));
+                                let _ = self.exit.send(Ok(Ended::Normally));
                                 return Leave::Closed;
                             }
                         }
@@ -581,7 +582,7 @@ impl Hub {
             };
             let n = msg.len();
             if stdout.write(msg).await.is_err() {
-                let _ = self.exit.send(Ok(0));
+                let _ = self.exit.send(Ok(Ended::Normally));
                 return;
             }
             self.consumed(console, n);
@@ -612,7 +613,7 @@ impl Hub {
                 Some(Ok(data)) => data,
                 // As in Ncat, a stdin that cannot be read ends the listener with status 1.
                 Some(Err(_)) => {
-                    let _ = self.exit.send(Ok(1));
+                    let _ = self.exit.send(Ok(Ended::Quietly));
                     return;
                 }
                 None => break,
@@ -641,7 +642,7 @@ impl Hub {
             self.relay(Some(CONSOLE_ID), out);
         }
         if self.settings.ends_at_stdin_eof {
-            let _ = self.exit.send(Ok(0));
+            let _ = self.exit.send(Ok(Ended::Normally));
             return;
         }
         if self.settings.kind == ListenKind::KeepOpen && !self.settings.no_shutdown {
@@ -653,7 +654,7 @@ impl Hub {
         if let Some(delay) = self.settings.quit_after {
             // Ncat's -q in listen mode: a fixed deadline from stdin's EOF, ended as -i ends.
             tokio::time::sleep(delay).await;
-            let _ = self.exit.send(Err(crate::error::Failure::fatal(
+            let _ = self.exit.send(Err(crate::error::Failure::Fatal(
                 crate::error::idle_expired(delay),
             )));
         }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ListenKind};
-use crate::error::{Failure, idle_expired};
+use crate::error::{Ended, Failure, ModeResult, idle_expired};
 use crate::io::exec::ExecCommand;
 use crate::io::pump::{self, End, Rules};
 use crate::io::stdio;
@@ -18,7 +18,7 @@ use crate::net::stream::{Endpoint, Stream};
 use crate::net::tls;
 use crate::proxy::ProxyKind;
 
-pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
+pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> ModeResult {
     // As in Ncat, the certificate is ready before the first socket listens.
     let handshake = match cfg.tls.as_deref() {
         Some(opts) if cfg.udp => Some(Handshake::Dtls(Arc::new(dtls::Server::new(opts)?))),
@@ -35,8 +35,8 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
             let (stream, peer) = match incoming.recv().await {
                 Some(Ok(client)) => client,
                 // As in Ncat, the one client failing its TLS handshake ends the listener.
-                Some(Err(HandshakeFailed)) => return Ok(1),
-                None => return Err(Failure::fatal("Unable to accept connections.")),
+                Some(Err(HandshakeFailed)) => return Ok(Ended::Quietly),
+                None => return Err(Failure::Fatal("Unable to accept connections.".into())),
             };
             log_connection(&peer, None);
             if admits(cfg.max_conns, 0, &cfg.access, &peer) {
@@ -48,8 +48,8 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
         drop(incoming);
         if let Some(cmd) = &cfg.exec {
             return match exec::relay(stream, cmd, cfg).await {
-                End::IdleTimeout(idle) => Err(Failure::fatal(idle_expired(idle))),
-                _ => Ok(0),
+                End::IdleTimeout(idle) => Err(Failure::Fatal(idle_expired(idle))),
+                _ => Ok(Ended::Normally),
             };
         }
         return serve_single(cfg, stream).await;
@@ -101,11 +101,11 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> anyh
             conn = incoming.recv() => match conn {
                 Some(Ok((stream, peer))) => hub.admit(stream, peer),
                 Some(Err(HandshakeFailed)) => {}
-                None => return Err(Failure::fatal("Unable to accept connections.")),
+                None => return Err(Failure::Fatal("Unable to accept connections.".into())),
             },
-            outcome = exit_rx.recv() => return outcome.unwrap_or(Ok(0)),
+            outcome = exit_rx.recv() => return outcome.unwrap_or(Ok(Ended::Normally)),
             _ = hub.idle_expired(cfg.idle_timeout.unwrap_or_default()), if cfg.idle_timeout.is_some() => {
-                return Err(Failure::fatal(idle_expired(cfg.idle_timeout.unwrap_or_default())));
+                return Err(Failure::Fatal(idle_expired(cfg.idle_timeout.unwrap_or_default())));
             }
         }
     }
@@ -116,7 +116,7 @@ async fn serve_exec_clients(
     cfg: &Config,
     cmd: &ExecCommand,
     mut incoming: mpsc::Receiver<Arrival>,
-) -> anyhow::Result<i32> {
+) -> ModeResult {
     let slots = Slots::new(cfg.max_conns);
     let cfg = Arc::new(cfg.clone());
     // -i: a relay that goes idle ends the program, as Ncat's listen-mode idle timer does.
@@ -124,7 +124,7 @@ async fn serve_exec_clients(
     loop {
         let arrival = tokio::select! {
             arrival = incoming.recv() => arrival,
-            Some(idle) = idle_rx.recv() => return Err(Failure::fatal(idle_expired(idle))),
+            Some(idle) = idle_rx.recv() => return Err(Failure::Fatal(idle_expired(idle))),
         };
         let Some(arrival) = arrival else { break };
         let Ok((stream, peer)) = arrival else {
@@ -142,11 +142,11 @@ async fn serve_exec_clients(
             drop(slot);
         });
     }
-    Err(Failure::fatal("Unable to accept connections."))
+    Err(Failure::Fatal("Unable to accept connections.".into()))
 }
 
 /// Serves the one client: status 0 when it closes, 1 (silently) when its connection fails.
-async fn serve_single(cfg: &Config, stream: Stream) -> anyhow::Result<i32> {
+async fn serve_single(cfg: &Config, stream: Stream) -> ModeResult {
     let rules = Rules {
         // --recv-only never touches stdin (Ncat 7.991), so a closed one is no error.
         read_stdin: !cfg.recv_only,
@@ -162,9 +162,9 @@ async fn serve_single(cfg: &Config, stream: Stream) -> anyhow::Result<i32> {
     };
     let outcome = pump::run_stdio(stream, rules, &cfg.log).await;
     match outcome.end {
-        End::RemoteClosed | End::StdinDone | End::StdoutGone => Ok(0),
+        End::RemoteClosed | End::StdinDone | End::StdoutGone => Ok(Ended::Normally),
         // Ncat ends silently with status 1 when stdin cannot be read, too.
-        End::ReadFailed(_) | End::WriteFailed(_) | End::StdinFailed(_) => Ok(1),
-        End::IdleTimeout(idle) => Err(Failure::fatal(idle_expired(idle))),
+        End::ReadFailed(_) | End::WriteFailed(_) | End::StdinFailed(_) => Ok(Ended::Quietly),
+        End::IdleTimeout(idle) => Err(Failure::Fatal(idle_expired(idle))),
     }
 }

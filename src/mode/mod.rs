@@ -12,10 +12,11 @@ pub mod udp;
 use std::path::Path;
 
 use crate::config::{Config, ListenKind, Mode};
+use crate::error::ModeResult;
 use crate::net::stream::Endpoint;
 
 /// Runs the configured mode and returns the exit status.
-pub async fn run(cfg: Config) -> anyhow::Result<i32> {
+pub async fn run(cfg: Config) -> ModeResult {
     match &cfg.mode {
         Mode::Connect { host, addrs, port } if cfg.udp => match cfg.tls.as_deref() {
             Some(tls) => {

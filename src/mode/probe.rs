@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::error::Failure;
+use crate::error::{Ended, Failure, ModeResult};
 use crate::net::connect::{Origin, connect, connect_unix};
 use crate::net::tls;
 use crate::proxy;
@@ -24,7 +24,7 @@ pub async fn run(
     host: &str,
     addrs: &[IpAddr],
     ports: RangeInclusive<u16>,
-) -> anyhow::Result<i32> {
+) -> ModeResult {
     let started = Instant::now();
     let tls = match cfg.tls.as_deref() {
         Some(opts) => Some(tls::Client::new(opts, tracing::enabled!(Level::INFO))?),
@@ -44,7 +44,7 @@ pub async fn run(
                 let hop = proxy::client::connect(proxy, host, port, cfg.family, &origin);
                 let answer = tokio::time::timeout(cfg.connect_timeout, hop)
                     .await
-                    .unwrap_or_else(|_| Err(Failure::network("TIMEOUT.")));
+                    .unwrap_or_else(|_| Err(Failure::Network("TIMEOUT.".into())));
                 // Ncat reports a proxy's refusal even without -v.
                 if let Err(failure) = &answer
                     && !tracing::enabled!(Level::INFO)
@@ -67,18 +67,26 @@ pub async fn run(
         };
         any_open |= report(opened, started);
     }
-    Ok(if any_open { 0 } else { 1 })
+    Ok(if any_open {
+        Ended::Normally
+    } else {
+        Ended::Quietly
+    })
 }
 
 /// `-z -U PATH`: whether something accepts connections on the Unix socket.
-pub async fn run_unix(path: &Path) -> anyhow::Result<i32> {
+pub async fn run_unix(path: &Path) -> ModeResult {
     let started = Instant::now();
     let opened = connect_unix(path).await.map(drop);
-    Ok(if report(opened, started) { 0 } else { 1 })
+    Ok(if report(opened, started) {
+        Ended::Normally
+    } else {
+        Ended::Quietly
+    })
 }
 
 /// The `-v` line for one probe; true when the port is open.
-fn report(opened: anyhow::Result<()>, started: Instant) -> bool {
+fn report(opened: Result<(), Failure>, started: Instant) -> bool {
     match opened {
         Ok(()) => {
             tracing::info!(

@@ -19,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::error::Failure;
+use crate::error::{Failure, ModeResult};
 use crate::io::tunnel;
 use crate::net::access::AccessList;
 use crate::net::admission::Slots;
@@ -49,7 +49,7 @@ pub async fn run(
     cfg: &Config,
     version: ProxyKind,
     mut incoming: mpsc::Receiver<Arrival>,
-) -> anyhow::Result<i32> {
+) -> ModeResult {
     let settings = Arc::new(Settings {
         version,
         auth: cfg.proxy_auth.clone(),
@@ -72,7 +72,7 @@ pub async fn run(
             drop(slot);
         });
     }
-    Err(Failure::fatal("Unable to accept connections."))
+    Err(Failure::Fatal("Unable to accept connections.".into()))
 }
 
 /// Serves one client: its request, then the tunnel.

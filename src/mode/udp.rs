@@ -17,7 +17,7 @@ use tokio::net::{UdpSocket, UnixDatagram};
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::error::{Failure, idle_expired, io_failure, strerror};
+use crate::error::{Ended, Failure, ModeResult, idle_expired, io_failure, strerror};
 use crate::io::crlf::Crlf;
 use crate::io::exec::ExecCommand;
 use crate::io::stdio::{self, Stdout};
@@ -40,7 +40,7 @@ pub async fn probe(
     cfg: &Config,
     addrs: &[IpAddr],
     ports: std::ops::RangeInclusive<u16>,
-) -> anyhow::Result<i32> {
+) -> ModeResult {
     let started = Instant::now();
     let mut any_open = false;
     for port in ports {
@@ -71,14 +71,18 @@ pub async fn probe(
             }
         }
     }
-    Ok(if any_open { 0 } else { 1 })
+    Ok(if any_open {
+        Ended::Normally
+    } else {
+        Ended::Quietly
+    })
 }
 
-pub async fn connect(cfg: &Config, addrs: &[IpAddr], port: u16) -> anyhow::Result<i32> {
+pub async fn connect(cfg: &Config, addrs: &[IpAddr], port: u16) -> ModeResult {
     let socket = open_connected(cfg, SocketAddr::new(addrs[0], port), true).await?;
     if let Some(cmd) = &cfg.exec {
         exec::relay(Stream::Udp(socket), cmd, cfg).await;
-        return Ok(0);
+        return Ok(Ended::Normally);
     }
     session(cfg, socket, None, false).await
 }
@@ -89,7 +93,7 @@ pub(crate) async fn open_connected(
     cfg: &Config,
     target: SocketAddr,
     announce: bool,
-) -> anyhow::Result<UdpSocket> {
+) -> Result<UdpSocket, Failure> {
     let wildcard = match target {
         SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
@@ -122,7 +126,7 @@ fn bind_all(endpoints: &[Endpoint]) -> Result<Vec<UdpSocket>, Failure> {
     Ok(sockets)
 }
 
-pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
+pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
     let mut sockets = bind_all(endpoints)?;
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -146,7 +150,7 @@ pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32>
         socket.connect(peer).await.map_err(io_failure)?;
         if let Some(cmd) = &cfg.exec {
             exec::relay(Stream::Udp(socket), cmd, cfg).await;
-            return Ok(0);
+            return Ok(Ended::Normally);
         }
         let first = Bytes::copy_from_slice(&buf[..n]);
         return session(cfg, socket, Some(first), true).await;
@@ -187,7 +191,7 @@ const PEER_IDLE: Duration = Duration::from_secs(60);
 /// datagrams go to stdout; stdin goes to every peer known at the time (as `-k` does for TCP).
 /// A peer counts against `-m` until it has been silent for a minute. Like the single-peer
 /// listener, stdin ending does not end the listener.
-pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result<i32> {
+pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
     let sockets = bind_all(endpoints)?;
     if let Some(cmd) = &cfg.exec {
         return relay_per_peer(cfg, cmd, sockets).await;
@@ -219,7 +223,7 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
                     tokio::time::sleep(delay).await;
                 }
                 if n > 0 && stdout.write(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
-                    return Ok(0);
+                    return Ok(Ended::Normally);
                 }
             }
             chunk = async { stdin.as_mut()?.recv().await }, if stdin.is_some() && !peers.is_empty() => {
@@ -227,7 +231,7 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
                 let mut data = match chunk {
                     Some(Ok(data)) => data,
                     // As in Ncat, a stdin that cannot be read ends the listener with status 1.
-                    Some(Err(_)) => return Ok(1),
+                    Some(Err(_)) => return Ok(Ended::Quietly),
                     None => {
                         stdin = None;
                         match stdin_eof(cfg, true) {
@@ -265,13 +269,13 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> anyhow::Result
                     && !peers.is_empty()
                     && last_event.elapsed() >= idle
                 {
-                    return Err(Failure::fatal(idle_expired(idle)));
+                    return Err(Failure::Fatal(idle_expired(idle)));
                 }
             }
         }
     }
     let _ = stdout.close().await;
-    Ok(0)
+    Ok(Ended::Normally)
 }
 
 /// A connected datagram socket: UDP, or a Unix datagram socket (`-U -u`).
@@ -314,7 +318,7 @@ impl Datagrams for UnixDatagram {
 }
 
 /// `-U -u` connect: from the `-s` path, or a temporary socket (removed at the end), to `path`.
-pub async fn connect_unix(cfg: &Config, path: &Path, source: Option<&Path>) -> anyhow::Result<i32> {
+pub async fn connect_unix(cfg: &Config, path: &Path, source: Option<&Path>) -> ModeResult {
     let temporary = source.is_none().then(temporary_socket_path);
     let local = source
         .map(Path::to_path_buf)
@@ -331,7 +335,7 @@ pub async fn connect_unix(cfg: &Config, path: &Path, source: Option<&Path>) -> a
             match &cfg.exec {
                 Some(cmd) => {
                     exec::relay(Stream::UnixDgram(socket), cmd, cfg).await;
-                    Ok(0)
+                    Ok(Ended::Normally)
                 }
                 None => session(cfg, socket, None, false).await,
             }
@@ -349,7 +353,7 @@ pub async fn connect_unix(cfg: &Config, path: &Path, source: Option<&Path>) -> a
 }
 
 /// `-U -u -l`: serves the first sender (which must have a named socket to be answered).
-pub async fn listen_unix(cfg: &Config, path: &Path) -> anyhow::Result<i32> {
+pub async fn listen_unix(cfg: &Config, path: &Path) -> ModeResult {
     let socket = UnixDatagram::bind(path)
         .map_err(|e| Failure::Fatal(format!("bind to {}: {}.", path.display(), strerror(&e))))?;
     tracing::info!("Listening on {}", path.display());
@@ -369,7 +373,7 @@ pub async fn listen_unix(cfg: &Config, path: &Path) -> anyhow::Result<i32> {
     let first = Bytes::copy_from_slice(&buf[..n]);
     if let Some(cmd) = &cfg.exec {
         exec::relay_with(Stream::UnixDgram(socket), cmd, cfg, Some(first)).await;
-        return Ok(0);
+        return Ok(Ended::Normally);
     }
     session(cfg, socket, Some(first), true).await
 }
@@ -387,11 +391,7 @@ fn temporary_socket_path() -> PathBuf {
 /// `-u -l -k -e`: a child per peer. Each new peer gets a socket of its own, bound to the
 /// listening address and connected to the peer (so the kernel routes that peer's datagrams to
 /// it), and a relay whose child reads the peer's first datagram first. At most `-m` at once.
-async fn relay_per_peer(
-    cfg: &Config,
-    cmd: &ExecCommand,
-    sockets: Vec<UdpSocket>,
-) -> anyhow::Result<i32> {
+async fn relay_per_peer(cfg: &Config, cmd: &ExecCommand, sockets: Vec<UdpSocket>) -> ModeResult {
     let slots = Slots::new(cfg.max_conns);
     let cfg = Arc::new(cfg.clone());
     let mut buf = vec![0u8; 1 << 16];
@@ -420,7 +420,7 @@ async fn session(
     socket: impl Datagrams,
     first: Option<Bytes>,
     listening: bool,
-) -> anyhow::Result<i32> {
+) -> ModeResult {
     let started = Instant::now();
     let (mut sent, mut received) = (0u64, 0u64);
     let stdout = Stdout::spawn();
@@ -439,7 +439,7 @@ async fn session(
                 last_read = Instant::now();
                 let data = match chunk {
                     Some(Ok(data)) => Some(data),
-                    Some(Err(_)) if listening => return Ok(1),
+                    Some(Err(_)) if listening => return Ok(Ended::Quietly),
                     Some(Err(e)) => return Err(io_failure(e)),
                     None => None,
                 };
@@ -496,7 +496,7 @@ async fn session(
                 };
                 let data = batch.split().freeze();
                 if !cfg.send_only && stdout.write(data).await.is_err() {
-                    return Ok(0);
+                    return Ok(Ended::Normally);
                 }
                 match end {
                     GatherEnd::Drained => {}
@@ -511,9 +511,9 @@ async fn session(
                 let idle = idle.unwrap_or_default();
                 if last_read.elapsed() >= idle {
                     return Err(if listening {
-                        Failure::fatal(idle_expired(idle))
+                        Failure::Fatal(idle_expired(idle))
                     } else {
-                        Failure::network(idle_expired(idle))
+                        Failure::Network(idle_expired(idle))
                     });
                 }
             }
@@ -523,7 +523,7 @@ async fn session(
     if !listening {
         log_totals(sent, received, started);
     }
-    Ok(0)
+    Ok(Ended::Normally)
 }
 
 /// Room reserved for each receive: more than the largest datagram, so none is cut.
@@ -600,12 +600,12 @@ fn stdin_eof(cfg: &Config, listening: bool) -> AfterStdinEof {
 }
 
 /// The end of a `-q` wait: Ncat reuses its idle timer, so it ends the way `-i` does.
-fn quit_timer_expired(cfg: &Config, listening: bool) -> anyhow::Error {
+fn quit_timer_expired(cfg: &Config, listening: bool) -> Failure {
     let message = idle_expired(cfg.quit_timer().unwrap_or_default());
     if listening {
-        Failure::fatal(message)
+        Failure::Fatal(message)
     } else {
-        Failure::network(message)
+        Failure::Network(message)
     }
 }
 

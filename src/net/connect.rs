@@ -20,7 +20,7 @@ pub struct Origin {
 
 /// Connects to the first address that answers. With `-v`, each failure but the last is
 /// reported with `Trying next address...`; the last one is the returned network error.
-pub async fn connect(addrs: &[IpAddr], port: u16, origin: &Origin) -> anyhow::Result<TcpStream> {
+pub async fn connect(addrs: &[IpAddr], port: u16, origin: &Origin) -> Result<TcpStream, Failure> {
     let mut last_reason = String::from("No address to connect to");
     for (i, ip) in addrs.iter().enumerate() {
         let target = SocketAddr::new(*ip, port);
@@ -40,11 +40,11 @@ pub async fn connect(addrs: &[IpAddr], port: u16, origin: &Origin) -> anyhow::Re
             }
         }
     }
-    Err(Failure::network(format!("{last_reason}.")))
+    Err(Failure::Network(format!("{last_reason}.")))
 }
 
 /// Connects to a Unix stream socket (`-U`).
-pub async fn connect_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixStream> {
+pub async fn connect_unix(path: &std::path::Path) -> Result<tokio::net::UnixStream, Failure> {
     match tokio::net::UnixStream::connect(path).await {
         Ok(stream) => {
             tracing::info!("Connected to {}.", path.display());

@@ -370,7 +370,7 @@ impl Client {
         socket: UdpSocket,
         host: &str,
         timeout: Duration,
-    ) -> anyhow::Result<DtlsStream> {
+    ) -> Result<DtlsStream, Failure> {
         let peer = socket.peer_addr().ok();
         let name = self.servername.as_deref().unwrap_or(host);
         let server_name = self.checks.server_name(name, peer.map(|p| p.ip()))?;
@@ -379,7 +379,7 @@ impl Client {
         let mut stream = session(&self.ctx, DatagramIo::new(socket, None), sni)
             .map_err(crate::error::io_failure)?;
         match tokio::time::timeout(timeout, drive(&mut stream, false)).await {
-            Err(_) => return Err(Failure::network("TIMEOUT.")),
+            Err(_) => return Err(Failure::Network("TIMEOUT.".into())),
             Ok(Err(e)) => return Err(self.checks.handshake_failed(e)),
             Ok(Ok(())) => {}
         }

@@ -402,13 +402,13 @@ impl Client {
         host: &str,
         port: u16,
         timeout: Duration,
-    ) -> anyhow::Result<TlsStream> {
+    ) -> Result<TlsStream, Failure> {
         let peer_ip = tcp.peer_addr().map(|a| a.ip()).ok();
         let name = self.servername.as_deref().unwrap_or(host);
         let server_name = self.server_name(name, peer_ip)?;
         let handshake = self.connector.connect(server_name, ReadAhead::new(tcp));
         let tls = match tokio::time::timeout(timeout, handshake).await {
-            Err(_) => return Err(Failure::network("TIMEOUT.")),
+            Err(_) => return Err(Failure::Network("TIMEOUT.".into())),
             Ok(Ok(tls)) => tls,
             Ok(Err(e)) => return Err(self.handshake_failed(e)),
         };
@@ -427,32 +427,32 @@ impl Client {
         &self,
         name: &str,
         peer_ip: Option<IpAddr>,
-    ) -> anyhow::Result<ServerName<'static>> {
+    ) -> Result<ServerName<'static>, Failure> {
         ServerName::try_from(name.to_owned())
             .ok()
             .or_else(|| peer_ip.map(ServerName::from))
-            .ok_or_else(|| Failure::fatal(format!("Invalid TLS server name \"{name}\".")))
+            .ok_or_else(|| Failure::Fatal(format!("Invalid TLS server name \"{name}\".")))
     }
 
     /// A handshake that failed: a refused certificate is reported and named as Ncat does,
     /// anything else is an input/output error.
-    pub fn handshake_failed(&self, e: impl std::fmt::Display) -> anyhow::Error {
+    pub fn handshake_failed(&self, e: impl std::fmt::Display) -> Failure {
         match self.verifier.take_failure() {
             Some(failure) => {
                 failure.report();
                 if let Some(pin) = failure.unpinned {
-                    Failure::network(format!(
+                    Failure::Network(format!(
                         "Certificate pin mismatch: the server's public key is sha256:{pin}."
                     ))
                 } else if failure.name_mismatch {
-                    Failure::fatal("Certificate verification error.")
+                    Failure::Fatal("Certificate verification error.".into())
                 } else {
-                    Failure::network("Input/output error.")
+                    Failure::Network("Input/output error.".into())
                 }
             }
             None => {
                 tracing::info!("TLS handshake failed: {e}.");
-                Failure::network("Input/output error.")
+                Failure::Network("Input/output error.".into())
             }
         }
     }
@@ -463,7 +463,7 @@ impl Client {
         &self,
         chain: &[CertificateDer<'static>],
         server_name: &ServerName<'_>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), Failure> {
         let Some((end_entity, intermediates)) = chain.split_first() else {
             return Err(self.handshake_failed("the server sent no certificate"));
         };

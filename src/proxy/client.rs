@@ -40,7 +40,7 @@ pub async fn connect(
     port: u16,
     family: Family,
     origin: &Origin,
-) -> anyhow::Result<TcpStream> {
+) -> Result<TcpStream, Failure> {
     let target = destination(host, opts.dns, family)?;
     let chained = opts.hops.len() > 1;
     let ask = |k: usize| match opts.hops.get(k + 1) {
@@ -50,14 +50,14 @@ pub async fn connect(
     let in_hop = |k: usize, message: String| {
         if chained {
             let hop = &opts.hops[k];
-            Failure::network(format!(
+            Failure::Network(format!(
                 "Proxy {} of {} ({}): {message}",
                 k + 1,
                 opts.hops.len(),
                 hop.url()
             ))
         } else {
-            Failure::network(message)
+            Failure::Network(message)
         }
     };
     // Requests no hop can carry fail before any connection is made, as in Ncat.
@@ -117,7 +117,7 @@ async fn handshake(
 }
 
 /// What the proxy is asked to reach, following `--proxy-dns`.
-fn destination(host: &str, dns: ProxyDns, family: Family) -> anyhow::Result<Destination> {
+fn destination(host: &str, dns: ProxyDns, family: Family) -> Result<Destination, Failure> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(Destination::Addr(ip));
     }
@@ -134,10 +134,10 @@ fn destination(host: &str, dns: ProxyDns, family: Family) -> anyhow::Result<Dest
     match dns {
         ProxyDns::Remote => by_proxy(),
         ProxyDns::Local => locally().ok_or_else(|| {
-            Failure::network(format!("Error: Failed to resolve host {host} locally."))
+            Failure::Network(format!("Error: Failed to resolve host {host} locally."))
         }),
         ProxyDns::Both => locally().map_or_else(by_proxy, Ok),
-        ProxyDns::None => Err(Failure::network(format!(
+        ProxyDns::None => Err(Failure::Network(format!(
             "Error: with --proxy-dns none the target must be a numeric address, not \"{host}\"."
         ))),
     }
