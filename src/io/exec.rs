@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 
 use crate::io::children::Running;
 use crate::io::pty;
-use crate::io::stdio::{CHUNK, Stdout};
+use crate::io::stdio::{CHUNK, LocalOutput};
 use crate::net::stream::Endpoint;
 
 /// The program to run for each connection.
@@ -109,9 +109,9 @@ pub fn split_words(line: &str) -> Vec<String> {
 /// The child's two pipes, seen as the pump's local side.
 pub struct ChildIo {
     /// What the child writes on its stdout, chunk by chunk, until it closes it.
-    pub output: crate::io::stdio::Input,
+    pub output: crate::io::stdio::LocalInput,
     /// The child's stdin; closing it gives the child EOF.
-    pub input: Stdout,
+    pub input: LocalOutput,
 }
 
 /// Starts the child for a connection between `local` and `remote`. A child that cannot be
@@ -141,7 +141,7 @@ pub async fn spawn(cmd: &ExecCommand, local: &Endpoint, remote: &Endpoint, proto
         let (_, output) = mpsc::channel(1);
         ChildIo {
             output,
-            input: Stdout::from_writer(tokio::io::sink()),
+            input: LocalOutput::from_writer(tokio::io::sink()),
         }
     })
 }
@@ -184,8 +184,8 @@ async fn on_pipes(mut command: Command) -> std::io::Result<ChildIo> {
         drop(running);
     });
     let input = match stdin {
-        Some(pipe) => Stdout::from_writer(pipe),
-        None => Stdout::from_writer(tokio::io::sink()),
+        Some(pipe) => LocalOutput::from_writer(pipe),
+        None => LocalOutput::from_writer(tokio::io::sink()),
     };
     Ok(ChildIo { output, input })
 }
@@ -203,7 +203,7 @@ async fn on_terminal(mut command: Command) -> std::io::Result<ChildIo> {
     }
     let (mut child, running) = start(command).await?;
     let master = pty::Master::new(terminal.master)?;
-    let input = Stdout::from_writer(master.writer());
+    let input = LocalOutput::from_writer(master.writer());
     let (tx, output) = mpsc::channel(4);
     tokio::spawn(async move {
         loop {

@@ -36,7 +36,7 @@ use crate::io::crlf::Crlf;
 use crate::io::kernel_copy::{self, CopyError};
 use crate::io::progress::Progress;
 use crate::io::session_log::SessionLog;
-use crate::io::stdio::{self, CHUNK, Input, Stdout};
+use crate::io::stdio::{self, CHUNK, LocalInput, LocalOutput};
 use crate::io::telnet::Telnet;
 use crate::net::stream::Stream;
 
@@ -121,8 +121,8 @@ pub enum End {
     ReadFailed(io::Error),
     /// Writing the socket failed.
     WriteFailed(io::Error),
-    /// stdout's reader went away.
-    StdoutGone,
+    /// The local output (stdout, or the exec child's stdin) takes no more data.
+    OutputGone,
     /// Nothing was read either way for the `-i` time.
     IdleTimeout(Duration),
 }
@@ -182,7 +182,7 @@ pub async fn run_stdio(stream: Stream, rules: Rules, log: &SessionLog) -> Outcom
     if !rules.is_plain(log) || stream.is_tls() {
         let (reader, writer) = stream.into_split();
         let stdin = rules.read_stdin.then(stdio::spawn_stdin);
-        return run(reader, writer, stdin, Stdout::spawn(), rules, log).await;
+        return run(reader, writer, stdin, LocalOutput::stdout(), rules, log).await;
     }
     let socket = match stream.into_fd() {
         Ok(socket) => Arc::new(socket),
@@ -216,7 +216,7 @@ pub async fn run_stdio(stream: Stream, rules: Rules, log: &SessionLog) -> Outcom
                 Ok(()) => End::RemoteClosed,
                 Err(CopyError::Read(e)) => End::ReadFailed(e),
                 Err(CopyError::Write(e)) if crate::error::is_reader_gone(&e) => {
-                    return End::StdoutGone;
+                    return End::OutputGone;
                 }
                 Err(CopyError::Write(e)) => crate::io::stdio::output_failed(&e),
             };
@@ -242,7 +242,9 @@ where
         });
     async move {
         match spawned {
-            Ok(_) => rx.await.unwrap_or(End::StdoutGone),
+            Ok(_) => rx
+                .await
+                .unwrap_or_else(|_| End::ReadFailed(io::Error::other("the copying thread ended"))),
             Err(e) => End::ReadFailed(e),
         }
     }
@@ -267,8 +269,8 @@ fn outcome(end: End, counters: &Counters) -> Outcome {
 pub async fn run<R, W>(
     mut reader: R,
     mut writer: W,
-    stdin: Option<Input>,
-    stdout: Stdout,
+    stdin: Option<LocalInput>,
+    stdout: LocalOutput,
     rules: Rules,
     log: &SessionLog,
 ) -> Outcome
@@ -359,7 +361,7 @@ where
                         tokio::time::sleep(delay).await;
                     }
                     if rules.print_remote && stdout.write(chunk).await.is_err() {
-                        return End::StdoutGone;
+                        return End::OutputGone;
                     }
                 }
                 Err(e) => break End::ReadFailed(e),
@@ -367,7 +369,7 @@ where
         };
         match stdout.close().await {
             Ok(()) => end,
-            Err(_) => End::StdoutGone,
+            Err(_) => End::OutputGone,
         }
     };
 

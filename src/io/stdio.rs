@@ -77,12 +77,12 @@ fn wait_readable(fd: RawFd) {
 }
 
 /// Chunks of local input (stdin, or an exec child's output); a read error is the last item.
-pub type Input = mpsc::Receiver<io::Result<Bytes>>;
+pub type LocalInput = mpsc::Receiver<io::Result<Bytes>>;
 
 /// Starts the stdin thread. The channel yields chunks until EOF, when it closes, or until a
 /// read error, which it delivers last (Ncat treats it as an error, not as EOF). The thread
 /// reads ahead by at most a few chunks.
-pub fn spawn_stdin() -> Input {
+pub fn spawn_stdin() -> LocalInput {
     let (tx, rx) = mpsc::channel(DEPTH);
     std::thread::Builder::new()
         .name("stdin".into())
@@ -112,20 +112,22 @@ pub fn spawn_stdin() -> Input {
     rx
 }
 
-/// The write side of stdout. Writes are queued to the stdout thread; `close` flushes them and
-/// closes the descriptor so that a reader downstream sees EOF.
-pub struct Stdout {
+/// Where a relay writes what the peer sent: stdout, or an exec child's stdin. Writes are
+/// queued to a writer of their own; `close` flushes them and closes the output, so that its
+/// reader sees EOF.
+pub struct LocalOutput {
     tx: mpsc::Sender<Bytes>,
     result: oneshot::Receiver<io::Result<()>>,
 }
 
-/// stdout can take no more data: its reader went away (any other write failure ends the
-/// program, see [`output_failed`]).
+/// The local output can take no more data: stdout's reader, or the child, went away (any
+/// other stdout failure ends the program, see [`output_failed`]).
 #[derive(Debug)]
-pub struct StdoutGone;
+pub struct OutputGone;
 
-impl Stdout {
-    pub fn spawn() -> Stdout {
+impl LocalOutput {
+    /// Ours: writes go to fd 1 from a thread of its own.
+    pub fn stdout() -> LocalOutput {
         let (tx, mut rx) = mpsc::channel::<Bytes>(DEPTH);
         let (done, result) = oneshot::channel();
         std::thread::Builder::new()
@@ -149,12 +151,12 @@ impl Stdout {
                 let _ = done.send(outcome);
             })
             .expect("spawning the stdout thread");
-        Stdout { tx, result }
+        LocalOutput { tx, result }
     }
 
-    /// The same interface over any async writer (an exec child's stdin): closing it closes
-    /// the writer, which the other end sees as EOF.
-    pub fn from_writer<W>(mut writer: W) -> Stdout
+    /// An exec child's stdin (a pipe, or a pseudo-terminal): closing it shuts the writer
+    /// down, which the child sees as EOF.
+    pub fn from_writer<W>(mut writer: W) -> LocalOutput
     where
         W: tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -174,12 +176,12 @@ impl Stdout {
             drop(writer);
             let _ = done.send(outcome);
         });
-        Stdout { tx, result }
+        LocalOutput { tx, result }
     }
 
     /// Queues `data` for stdout, waiting while the queue is full.
-    pub async fn write(&self, data: Bytes) -> Result<(), StdoutGone> {
-        self.tx.send(data).await.map_err(|_| StdoutGone)
+    pub async fn write(&self, data: Bytes) -> Result<(), OutputGone> {
+        self.tx.send(data).await.map_err(|_| OutputGone)
     }
 
     /// Flushes what is queued and closes stdout. Returns the first write error, if any.

@@ -131,7 +131,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> ModeResult {
             Ok(Ended::Normally)
         }
         End::ReadFailed(e) | End::WriteFailed(e) | End::StdinFailed(e) => Err(io_failure(e)),
-        End::StdoutGone => Ok(Ended::Normally),
+        End::OutputGone => Ok(Ended::Normally),
         End::IdleTimeout(idle) => Err(Failure::Network(idle_expired(idle))),
     }
 }

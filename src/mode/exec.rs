@@ -27,7 +27,7 @@ pub async fn relay_with(
     if let Some(first) = first {
         cfg.log.record(&first);
         if child.input.write(first).await.is_err() {
-            return End::StdoutGone;
+            return End::OutputGone;
         }
     }
     let rules = Rules {

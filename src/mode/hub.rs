@@ -44,7 +44,7 @@ use crate::config::ListenKind;
 use crate::io::chat::LineFramer;
 use crate::io::crlf::Crlf;
 use crate::io::session_log::SessionLog;
-use crate::io::stdio::{CHUNK, Input, Stdout};
+use crate::io::stdio::{CHUNK, LocalInput, LocalOutput};
 use crate::io::telnet::Telnet;
 use crate::net::access::AccessList;
 
@@ -139,7 +139,7 @@ pub struct Hub {
     /// How many clients are connected; stdin is read only while this is above zero.
     population: watch::Sender<usize>,
     /// Keep-open mode writes client data here, and `--chat-console` the chat.
-    stdout: Option<Stdout>,
+    stdout: Option<LocalOutput>,
     /// `--chat-console`: the listener's own queue, written to stdout.
     console: Option<Arc<Client>>,
     /// Asks the listener to end the program with this status.
@@ -156,8 +156,8 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(settings: Settings, exit: mpsc::UnboundedSender<ModeResult>) -> Arc<Hub> {
-        let stdout =
-            (settings.kind == ListenKind::KeepOpen || settings.chat_console).then(Stdout::spawn);
+        let stdout = (settings.kind == ListenKind::KeepOpen || settings.chat_console)
+            .then(LocalOutput::stdout);
         // The console has a queue like a client's, so a stdout that stops pauses the senders
         // as a client that stops reading does (it is never dropped for it).
         let console = settings.chat_console.then(|| {
@@ -592,7 +592,7 @@ impl Hub {
     /// Reads the listener's stdin while clients are connected and routes it: to every client
     /// (as `<user0>` in chat). At EOF, keep-open mode half-closes the current clients and
     /// `--send-only` ends the program; otherwise the hub simply goes on.
-    pub async fn stdin_loop(self: Arc<Self>, mut stdin: Input) {
+    pub async fn stdin_loop(self: Arc<Self>, mut stdin: LocalInput) {
         let mut framer = self
             .is_chat()
             .then(|| LineFramer::new(0, self.settings.chat_utf8));

@@ -162,7 +162,7 @@ async fn serve_single(cfg: &Config, stream: Stream) -> ModeResult {
     };
     let outcome = pump::run_stdio(stream, rules, &cfg.log).await;
     match outcome.end {
-        End::RemoteClosed | End::StdinDone | End::StdoutGone => Ok(Ended::Normally),
+        End::RemoteClosed | End::StdinDone | End::OutputGone => Ok(Ended::Normally),
         // Ncat ends silently with status 1 when stdin cannot be read, too.
         End::ReadFailed(_) | End::WriteFailed(_) | End::StdinFailed(_) => Ok(Ended::Quietly),
         End::IdleTimeout(idle) => Err(Failure::Fatal(idle_expired(idle))),

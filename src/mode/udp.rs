@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::error::{Ended, Failure, ModeResult, idle_expired, io_failure, strerror};
 use crate::io::crlf::Crlf;
 use crate::io::exec::ExecCommand;
-use crate::io::stdio::{self, Stdout};
+use crate::io::stdio::{self, LocalOutput};
 use crate::mode::exec;
 use crate::net::admission::{Slots, admits};
 use crate::net::resolve::show_addr;
@@ -196,7 +196,7 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
     if let Some(cmd) = &cfg.exec {
         return relay_per_peer(cfg, cmd, sockets).await;
     }
-    let stdout = Stdout::spawn();
+    let stdout = LocalOutput::stdout();
     // --recv-only never touches stdin (Ncat 7.991).
     let mut stdin = (!cfg.recv_only).then(stdio::spawn_stdin);
     let mut quit_at: Option<Instant> = None;
@@ -423,7 +423,7 @@ async fn session(
 ) -> ModeResult {
     let started = Instant::now();
     let (mut sent, mut received) = (0u64, 0u64);
-    let stdout = Stdout::spawn();
+    let stdout = LocalOutput::stdout();
     if let Some(first) = first.filter(|d| !d.is_empty() && !cfg.send_only) {
         let _ = stdout.write(first).await;
     }
