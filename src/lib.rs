@@ -6,6 +6,15 @@
 // write, so every message goes through `say!` instead.
 #![deny(clippy::print_stderr, clippy::print_stdout)]
 
+// Sockets, descriptors, signals, child processes and terminals are used the Unix way
+// throughout; Linux-only calls (splice, sendfile, close_range, TIOCOUTQ, IP_MTU, TIOCGPTPEER)
+// have portable fallbacks, so other Unix systems build unchanged.
+#[cfg(not(unix))]
+compile_error!(
+    "ncat needs a Unix system: it relies on Unix sockets and descriptors, fork/exec with \
+     inherited descriptors, signals and pseudo-terminals, which this target does not have"
+);
+
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -21,17 +21,32 @@ pub fn raise_fd_limit() {
 /// Marks every descriptor above 2 close-on-exec, so that exec children get only 0, 1 and 2
 /// even of what this program inherited from its own parent (what it opens itself already is).
 pub fn close_inherited_on_exec() {
-    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-    // SAFETY: plain system calls on descriptor numbers.
-    unsafe {
-        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) != 0 {
-            let max = libc::sysconf(libc::_SC_OPEN_MAX).clamp(256, 65536) as i32;
-            for fd in 3..max {
-                let flags = libc::fcntl(fd, libc::F_GETFD);
-                if flags >= 0 {
-                    libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-                }
+    #[cfg(target_os = "linux")]
+    if close_range_cloexec() {
+        return;
+    }
+    let max = max_descriptors();
+    for fd in 3..max {
+        // SAFETY: fcntl on a descriptor number; a closed one just fails.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
             }
         }
     }
+}
+
+/// Linux 5.11's close_range(2) with CLOSE_RANGE_CLOEXEC: one call for all of them.
+#[cfg(target_os = "linux")]
+fn close_range_cloexec() -> bool {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: a plain system call on descriptor numbers.
+    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) == 0 }
+}
+
+/// How many descriptor numbers to walk when there is no close_range.
+fn max_descriptors() -> i32 {
+    // SAFETY: sysconf only queries.
+    unsafe { libc::sysconf(libc::_SC_OPEN_MAX) }.clamp(256, 65536) as i32
 }

@@ -7,6 +7,7 @@ mod access;
 mod bad_input;
 mod cli;
 mod connect;
+mod copy_paths;
 mod current_ncat;
 mod dropin;
 mod dtls;
