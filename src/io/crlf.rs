@@ -1,7 +1,7 @@
 //! `-C`: bare LF becomes CRLF in data going to the network. An existing CRLF is left alone,
 //! even when its CR and LF arrive in different reads.
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 #[derive(Debug, Default)]
 pub struct Crlf {
@@ -10,6 +10,13 @@ pub struct Crlf {
 }
 
 impl Crlf {
+    /// One chunk converted: every mode's `-C` step.
+    pub fn apply(&mut self, data: &[u8]) -> Bytes {
+        let mut converted = BytesMut::with_capacity(data.len() + 16);
+        self.convert(data, &mut converted);
+        converted.freeze()
+    }
+
     /// Appends `data` to `out` with every bare LF turned into CRLF.
     pub fn convert(&mut self, data: &[u8], out: &mut BytesMut) {
         out.reserve(data.len() + data.len() / 16);

@@ -267,8 +267,8 @@ fn outcome(end: End, counters: &Counters) -> Outcome {
 /// Runs the session over any stream through the stdio threads. `stdin` is `None` when stdin is
 /// not to be read at all.
 pub async fn run<R, W>(
-    mut reader: R,
-    mut writer: W,
+    reader: R,
+    writer: W,
     stdin: Option<LocalInput>,
     stdout: LocalOutput,
     rules: Rules,
@@ -280,101 +280,118 @@ where
 {
     let counters = Counters::new();
     // Telnet answers, from the reading side to the writing side.
-    let (answer_tx, mut answers) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (answer_tx, answers) = mpsc::unbounded_channel::<Vec<u8>>();
     let reads_stdin = stdin.is_some();
-
-    // stdin -> socket. Finishes with StdinDone at EOF (after the half-close) or WriteFailed.
     let upstream = async {
-        let Some(mut stdin) = stdin else {
-            return pending().await;
-        };
-        let mut crlf = rules.transforms.crlf.then(Crlf::default);
-        loop {
-            let chunk = tokio::select! {
-                biased;
-                Some(answer) = answers.recv() => {
-                    if let Err(e) = writer.write_all(&answer).await {
-                        return End::WriteFailed(e);
-                    }
-                    counters.sent.fetch_add(answer.len() as u64, Ordering::Relaxed);
-                    continue;
-                }
-                chunk = stdin.recv() => chunk,
-            };
-            let mut chunk = match chunk {
-                Some(Ok(chunk)) => chunk,
-                Some(Err(e)) => return End::StdinFailed(e),
-                None => break,
-            };
-            counters.note_read();
-            if let Some(delay) = rules.transforms.delay {
-                tokio::time::sleep(delay).await;
-            }
-            if !rules.send_stdin {
-                continue;
-            }
-            if let Some(crlf) = crlf.as_mut() {
-                let mut converted = BytesMut::with_capacity(chunk.len() + 16);
-                crlf.convert(&chunk, &mut converted);
-                chunk = converted.freeze();
-            }
-            log.record(&chunk);
-            if let Err(e) = writer.write_all(&chunk).await {
-                return End::WriteFailed(e);
-            }
-            counters
-                .sent
-                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        match stdin {
+            Some(stdin) => upstream(stdin, writer, answers, &rules, &counters, log).await,
+            None => pending().await,
         }
-        if rules.shutdown_on_eof {
-            // The peer may already be gone; that is noticed on the read side.
-            let _ = writer.shutdown().await;
-        }
-        End::StdinDone
     };
-
-    // socket -> stdout. Flushes and closes stdout whatever ends it.
     let downstream = async {
-        if !rules.read_remote {
-            return pending().await;
-        }
-        let mut telnet = rules.transforms.telnet.then(Telnet::default);
-        let mut buf = BytesMut::new();
-        let end = loop {
-            buf.reserve(CHUNK);
-            match reader.read_buf(&mut buf).await {
-                Ok(0) => break End::RemoteClosed,
-                Ok(n) => {
-                    counters.received.fetch_add(n as u64, Ordering::Relaxed);
-                    counters.note_read();
-                    let mut chunk = buf.split().freeze();
-                    log.record(&chunk);
-                    if let Some(telnet) = telnet.as_mut() {
-                        let (mut data, mut answer) = (BytesMut::new(), Vec::new());
-                        telnet.filter(&chunk, &mut data, &mut answer);
-                        if !answer.is_empty() {
-                            let _ = answer_tx.send(answer);
-                        }
-                        chunk = data.freeze();
-                    }
-                    if let Some(delay) = rules.transforms.delay {
-                        tokio::time::sleep(delay).await;
-                    }
-                    if rules.print_remote && stdout.write(chunk).await.is_err() {
-                        return End::OutputGone;
-                    }
-                }
-                Err(e) => break End::ReadFailed(e),
-            }
-        };
-        match stdout.close().await {
-            Ok(()) => end,
-            Err(_) => End::OutputGone,
+        match rules.read_remote {
+            true => downstream(reader, stdout, answer_tx, &rules, &counters, log).await,
+            false => pending().await,
         }
     };
-
     let end = drive(upstream, downstream, reads_stdin, rules, &counters).await;
     outcome(end, &counters)
+}
+
+/// stdin -> socket, with the Telnet answers the other direction queues. Finishes with
+/// StdinDone at EOF (after the half-close) or WriteFailed.
+async fn upstream<W: AsyncWrite + Unpin>(
+    mut stdin: LocalInput,
+    mut writer: W,
+    mut answers: mpsc::UnboundedReceiver<Vec<u8>>,
+    rules: &Rules,
+    counters: &Counters,
+    log: &SessionLog,
+) -> End {
+    let mut crlf = rules.transforms.crlf.then(Crlf::default);
+    loop {
+        let chunk = tokio::select! {
+            biased;
+            Some(answer) = answers.recv() => {
+                if let Err(e) = writer.write_all(&answer).await {
+                    return End::WriteFailed(e);
+                }
+                counters.sent.fetch_add(answer.len() as u64, Ordering::Relaxed);
+                continue;
+            }
+            chunk = stdin.recv() => chunk,
+        };
+        let mut chunk = match chunk {
+            Some(Ok(chunk)) => chunk,
+            Some(Err(e)) => return End::StdinFailed(e),
+            None => break,
+        };
+        counters.note_read();
+        if let Some(delay) = rules.transforms.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if !rules.send_stdin {
+            continue;
+        }
+        if let Some(crlf) = crlf.as_mut() {
+            chunk = crlf.apply(&chunk);
+        }
+        log.record(&chunk);
+        if let Err(e) = writer.write_all(&chunk).await {
+            return End::WriteFailed(e);
+        }
+        counters
+            .sent
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+    }
+    if rules.shutdown_on_eof {
+        // The peer may already be gone; that is noticed on the read side.
+        let _ = writer.shutdown().await;
+    }
+    End::StdinDone
+}
+
+/// socket -> stdout. Flushes and closes stdout whatever ends it.
+async fn downstream<R: AsyncRead + Unpin>(
+    mut reader: R,
+    stdout: LocalOutput,
+    answer_tx: mpsc::UnboundedSender<Vec<u8>>,
+    rules: &Rules,
+    counters: &Counters,
+    log: &SessionLog,
+) -> End {
+    let mut telnet = rules.transforms.telnet.then(Telnet::default);
+    let mut buf = BytesMut::new();
+    let end = loop {
+        buf.reserve(CHUNK);
+        match reader.read_buf(&mut buf).await {
+            Ok(0) => break End::RemoteClosed,
+            Ok(n) => {
+                counters.received.fetch_add(n as u64, Ordering::Relaxed);
+                counters.note_read();
+                let mut chunk = buf.split().freeze();
+                log.record(&chunk);
+                if let Some(telnet) = telnet.as_mut() {
+                    let answer;
+                    (chunk, answer) = telnet.strip(&chunk);
+                    if !answer.is_empty() {
+                        let _ = answer_tx.send(answer);
+                    }
+                }
+                if let Some(delay) = rules.transforms.delay {
+                    tokio::time::sleep(delay).await;
+                }
+                if rules.print_remote && stdout.write(chunk).await.is_err() {
+                    return End::OutputGone;
+                }
+            }
+            Err(e) => break End::ReadFailed(e),
+        }
+    };
+    match stdout.close().await {
+        Ok(()) => end,
+        Err(_) => End::OutputGone,
+    }
 }
 
 /// The session's state machine over the two directions (see the table at the top).

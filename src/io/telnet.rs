@@ -35,6 +35,13 @@ pub struct Telnet {
 }
 
 impl Telnet {
+    /// One chunk split into its data and the answers to send back: every mode's `-t` step.
+    pub fn strip(&mut self, input: &[u8]) -> (bytes::Bytes, Vec<u8>) {
+        let (mut data, mut answers) = (BytesMut::new(), Vec::new());
+        self.filter(input, &mut data, &mut answers);
+        (data.freeze(), answers)
+    }
+
     /// Appends the data bytes of `input` to `out` and the answers to send back to `replies`.
     pub fn filter(&mut self, input: &[u8], out: &mut BytesMut, replies: &mut Vec<u8>) {
         for &b in input {

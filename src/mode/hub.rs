@@ -319,13 +319,12 @@ impl Hub {
                     }
                     let data = if let Some(telnet) = telnet.as_mut() {
                         // Answers go back to this client only; the rest is its data.
-                        let (mut data, mut answer) = (BytesMut::new(), Vec::new());
-                        telnet.filter(&buf, &mut data, &mut answer);
+                        let (data, answer) = telnet.strip(&buf);
                         buf.clear();
                         if !answer.is_empty() {
                             self.enqueue(client, Bytes::from(answer));
                         }
-                        data.freeze()
+                        data
                     } else if n < COPY_BELOW {
                         let small = Bytes::copy_from_slice(&buf);
                         buf.clear();
@@ -623,9 +622,7 @@ impl Hub {
                 continue;
             }
             if let Some(crlf) = crlf.as_mut() {
-                let mut converted = BytesMut::with_capacity(data.len() + 16);
-                crlf.convert(&data, &mut converted);
-                data = converted.freeze();
+                data = crlf.apply(&data);
             }
             match framer.as_mut() {
                 Some(framer) => {

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::error::{Ended, Failure, ModeResult, idle_expired, io_failure, strerror};
 use crate::io::crlf::Crlf;
 use crate::io::exec::ExecCommand;
-use crate::io::stdio::{self, LocalOutput};
+use crate::io::stdio::{self, LocalInput, LocalOutput};
 use crate::mode::exec;
 use crate::net::admission::{Slots, admits};
 use crate::net::resolve::show_addr;
@@ -246,9 +246,7 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
                     continue;
                 }
                 if let Some(crlf) = crlf.as_mut() {
-                    let mut converted = BytesMut::with_capacity(data.len() + 16);
-                    crlf.convert(&data, &mut converted);
-                    data = converted.freeze();
+                    data = crlf.apply(&data);
                 }
                 for datagram in data.chunks(MAX_DATAGRAM) {
                     cfg.log.record(datagram);
@@ -422,108 +420,173 @@ async fn session(
     listening: bool,
 ) -> ModeResult {
     let started = Instant::now();
-    let (mut sent, mut received) = (0u64, 0u64);
     let stdout = LocalOutput::stdout();
     if let Some(first) = first.filter(|d| !d.is_empty() && !cfg.send_only) {
         let _ = stdout.write(first).await;
     }
-    let mut stdin = (!cfg.recv_only).then(stdio::spawn_stdin);
-    let mut crlf = cfg.crlf.then(Crlf::default);
-    let mut batch = BytesMut::new();
-    let mut quit_at: Option<Instant> = None;
-    let mut last_read = Instant::now();
+    let mut state = Session {
+        stdout,
+        stdin: (!cfg.recv_only).then(stdio::spawn_stdin),
+        crlf: cfg.crlf.then(Crlf::default),
+        batch: BytesMut::new(),
+        quit_at: None,
+        last_read: Instant::now(),
+        sent: 0,
+        received: 0,
+        listening,
+    };
     let idle = cfg.idle_timeout;
     loop {
-        tokio::select! {
-            chunk = async { stdin.as_mut()?.recv().await }, if stdin.is_some() && quit_at.is_none() => {
-                last_read = Instant::now();
-                let data = match chunk {
-                    Some(Ok(data)) => Some(data),
-                    Some(Err(_)) if listening => return Ok(Ended::Quietly),
-                    Some(Err(e)) => return Err(io_failure(e)),
-                    None => None,
-                };
-                let Some(mut data) = data else {
-                    stdin = None;
-                    // A refusal of what was just sent may already be in; it decides the status
-                    // (the runtime may not have polled the socket since).
-                    if !listening && let Some(e) = socket.pending_error() {
-                        return Err(io_failure(e));
-                    }
-                    match stdin_eof(cfg, listening) {
-                        AfterStdinEof::Quit => break,
-                        AfterStdinEof::Continue => continue,
-                        AfterStdinEof::QuitIn(delay) => {
-                            quit_at = Some(Instant::now() + delay);
-                            continue;
-                        }
-                    }
-                };
-                if let Some(delay) = cfg.delay {
-                    tokio::time::sleep(delay).await;
-                }
-                if let Some(crlf) = crlf.as_mut() {
-                    let mut converted = BytesMut::with_capacity(data.len() + 16);
-                    crlf.convert(&data, &mut converted);
-                    data = converted.freeze();
-                }
-                if cfg.recv_only && listening {
-                    continue;
-                }
-                for datagram in data.chunks(MAX_DATAGRAM) {
-                    cfg.log.record(datagram);
-                    sent += socket.send(datagram).await.map_err(io_failure)? as u64;
-                }
+        let step = tokio::select! {
+            chunk = async { state.stdin.as_mut()?.recv().await }, if state.stdin.is_some() && state.quit_at.is_none() => {
+                state.on_stdin(cfg, &socket, chunk).await
             }
-            got = socket.recv_buf(with_room(&mut batch)), if !cfg.send_only || listening => {
-                last_read = Instant::now();
-                let n = got.map_err(io_failure)?;
-                received += n as u64;
-                if n == 0 {
-                    // An empty datagram ends a client; a listener ignores it.
-                    if listening {
-                        continue;
-                    }
-                    break;
-                }
-                cfg.log.record(&batch);
-                let end = match cfg.delay {
-                    Some(delay) => {
-                        tokio::time::sleep(delay).await;
-                        GatherEnd::Drained
-                    }
-                    None => gather_queued(&socket, &mut batch, cfg, listening, &mut received),
-                };
-                let data = batch.split().freeze();
-                if !cfg.send_only && stdout.write(data).await.is_err() {
-                    return Ok(Ended::Normally);
-                }
-                match end {
-                    GatherEnd::Drained => {}
-                    GatherEnd::EmptyDatagram => break,
-                    GatherEnd::Failed(e) => return Err(io_failure(e)),
-                }
+            got = socket.recv_buf(with_room(&mut state.batch)), if !cfg.send_only || listening => {
+                state.on_datagram(cfg, &socket, got).await
             }
-            _ = tokio::time::sleep_until(quit_at.unwrap_or_else(Instant::now)), if quit_at.is_some() => {
-                return Err(quit_timer_expired(cfg, listening));
+            _ = tokio::time::sleep_until(state.quit_at.unwrap_or_else(Instant::now)), if state.quit_at.is_some() => {
+                Step::End(Err(quit_timer_expired(cfg, listening)))
             }
-            _ = tokio::time::sleep_until(last_read + idle.unwrap_or_default()), if idle.is_some() => {
+            _ = tokio::time::sleep_until(state.last_read + idle.unwrap_or_default()), if idle.is_some() => {
                 let idle = idle.unwrap_or_default();
-                if last_read.elapsed() >= idle {
-                    return Err(if listening {
-                        Failure::Fatal(idle_expired(idle))
-                    } else {
-                        Failure::Network(idle_expired(idle))
-                    });
+                match state.last_read.elapsed() >= idle {
+                    true if listening => Step::End(Err(Failure::Fatal(idle_expired(idle)))),
+                    true => Step::End(Err(Failure::Network(idle_expired(idle)))),
+                    false => Step::Go,
                 }
+            }
+        };
+        match step {
+            Step::Go => {}
+            Step::Stop => break,
+            Step::End(result) => return result,
+        }
+    }
+    let _ = state.stdout.close().await;
+    if !listening {
+        log_totals(state.sent, state.received, started);
+    }
+    Ok(Ended::Normally)
+}
+
+/// What one event of a session leads to.
+enum Step {
+    Go,
+    /// The session is over: stdout is closed, the totals logged.
+    Stop,
+    /// The session ends with this, at once.
+    End(ModeResult),
+}
+
+/// The state of one [`session`].
+struct Session {
+    stdout: LocalOutput,
+    stdin: Option<LocalInput>,
+    crlf: Option<Crlf>,
+    batch: BytesMut,
+    /// When `-q` ends the session, once stdin has ended.
+    quit_at: Option<Instant>,
+    /// The last read either way, for `-i`.
+    last_read: Instant,
+    sent: u64,
+    received: u64,
+    listening: bool,
+}
+
+impl Session {
+    /// A chunk of stdin (or its end): sent as datagrams of at most [`MAX_DATAGRAM`] bytes.
+    async fn on_stdin(
+        &mut self,
+        cfg: &Config,
+        socket: &impl Datagrams,
+        chunk: Option<io::Result<Bytes>>,
+    ) -> Step {
+        self.last_read = Instant::now();
+        let mut data = match chunk {
+            Some(Ok(data)) => data,
+            Some(Err(_)) if self.listening => return Step::End(Ok(Ended::Quietly)),
+            Some(Err(e)) => return Step::End(Err(io_failure(e))),
+            None => return self.on_stdin_eof(cfg, socket),
+        };
+        if let Some(delay) = cfg.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if let Some(crlf) = self.crlf.as_mut() {
+            data = crlf.apply(&data);
+        }
+        if cfg.recv_only && self.listening {
+            return Step::Go;
+        }
+        for datagram in data.chunks(MAX_DATAGRAM) {
+            cfg.log.record(datagram);
+            match socket.send(datagram).await {
+                Ok(n) => self.sent += n as u64,
+                Err(e) => return Step::End(Err(io_failure(e))),
+            }
+        }
+        Step::Go
+    }
+
+    fn on_stdin_eof(&mut self, cfg: &Config, socket: &impl Datagrams) -> Step {
+        self.stdin = None;
+        // A refusal of what was just sent may already be in; it decides the status (the
+        // runtime may not have polled the socket since).
+        if !self.listening
+            && let Some(e) = socket.pending_error()
+        {
+            return Step::End(Err(io_failure(e)));
+        }
+        match stdin_eof(cfg, self.listening) {
+            AfterStdinEof::Quit => Step::Stop,
+            AfterStdinEof::Continue => Step::Go,
+            AfterStdinEof::QuitIn(delay) => {
+                self.quit_at = Some(Instant::now() + delay);
+                Step::Go
             }
         }
     }
-    let _ = stdout.close().await;
-    if !listening {
-        log_totals(sent, received, started);
+
+    /// A datagram (with those queued behind it) for stdout; an empty one ends a client.
+    async fn on_datagram(
+        &mut self,
+        cfg: &Config,
+        socket: &impl Datagrams,
+        got: io::Result<usize>,
+    ) -> Step {
+        self.last_read = Instant::now();
+        let n = match got {
+            Ok(n) => n,
+            Err(e) => return Step::End(Err(io_failure(e))),
+        };
+        self.received += n as u64;
+        if n == 0 {
+            // An empty datagram ends a client; a listener ignores it.
+            return if self.listening { Step::Go } else { Step::Stop };
+        }
+        cfg.log.record(&self.batch);
+        let end = match cfg.delay {
+            Some(delay) => {
+                tokio::time::sleep(delay).await;
+                GatherEnd::Drained
+            }
+            None => gather_queued(
+                socket,
+                &mut self.batch,
+                cfg,
+                self.listening,
+                &mut self.received,
+            ),
+        };
+        let data = self.batch.split().freeze();
+        if !cfg.send_only && self.stdout.write(data).await.is_err() {
+            return Step::End(Ok(Ended::Normally));
+        }
+        match end {
+            GatherEnd::Drained => Step::Go,
+            GatherEnd::EmptyDatagram => Step::Stop,
+            GatherEnd::Failed(e) => Step::End(Err(io_failure(e))),
+        }
     }
-    Ok(Ended::Normally)
 }
 
 /// Room reserved for each receive: more than the largest datagram, so none is cut.
