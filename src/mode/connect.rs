@@ -48,36 +48,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> ModeResult {
         _ => cfg.ends_at_stdin_eof(),
     };
     let stream = match target {
-        Target::Tcp { host, addrs, port } => {
-            // Set up before connecting, so a bad certificate file fails before any traffic.
-            let tls = match cfg.tls.as_deref() {
-                Some(opts) => Some(tls::Client::new(opts, tracing::enabled!(Level::INFO))?),
-                None => None,
-            };
-            let origin = Origin {
-                announce: cfg.tls.is_none(),
-                source_addr: cfg.source_addr,
-                source_port: cfg.source_port,
-                timeout: cfg.connect_timeout,
-            };
-            let tcp = match &cfg.proxy {
-                Some(proxy) => {
-                    // -w bounds the whole set-up: the proxy's connection and its handshake.
-                    let hop = proxy::client::connect(proxy, host, port, cfg.family, &origin);
-                    tokio::time::timeout(cfg.connect_timeout, hop)
-                        .await
-                        .map_err(|_| Failure::Network("TIMEOUT.".into()))??
-                }
-                None => connect(addrs, port, &origin).await?,
-            };
-            match tls {
-                Some(tls) => {
-                    let session = tls.handshake(tcp, host, port, cfg.connect_timeout).await?;
-                    Stream::Tls(Box::new(session))
-                }
-                None => Stream::Tcp(tcp),
-            }
-        }
+        Target::Tcp { host, addrs, port } => open_tcp(cfg, host, addrs, port).await?,
         Target::Unix(path) => Stream::Unix(connect_unix(path).await?),
         Target::Dtls {
             host,
@@ -134,4 +105,40 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> ModeResult {
         End::OutputGone => Ok(Ended::Normally),
         End::IdleTimeout(idle) => Err(Failure::Network(idle_expired(idle))),
     }
+}
+
+/// The TCP connection, directly or through the proxies, then the TLS handshake if asked for.
+async fn open_tcp(
+    cfg: &Config,
+    host: &str,
+    addrs: &[IpAddr],
+    port: u16,
+) -> Result<Stream, Failure> {
+    // Set up before connecting, so a bad certificate file fails before any traffic.
+    let tls = match cfg.tls.as_deref() {
+        Some(opts) => Some(tls::Client::new(opts, tracing::enabled!(Level::INFO))?),
+        None => None,
+    };
+    let origin = Origin {
+        announce: cfg.tls.is_none(),
+        source_addr: cfg.source_addr,
+        source_port: cfg.source_port,
+        timeout: cfg.connect_timeout,
+    };
+    let tcp = match &cfg.proxy {
+        Some(proxy) => {
+            // -w bounds the whole set-up: the proxies' connection and their handshakes.
+            let hops = proxy::client::connect(proxy, host, port, cfg.family, &origin);
+            tokio::time::timeout(cfg.connect_timeout, hops)
+                .await
+                .map_err(|_| Failure::Network("TIMEOUT.".into()))??
+        }
+        None => connect(addrs, port, &origin).await?,
+    };
+    Ok(match tls {
+        Some(tls) => Stream::Tls(Box::new(
+            tls.handshake(tcp, host, port, cfg.connect_timeout).await?,
+        )),
+        None => Stream::Tcp(tcp),
+    })
 }

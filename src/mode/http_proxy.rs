@@ -229,24 +229,7 @@ async fn forward(
         (_, None) => 0,
         (_, Some(len)) => len.trim().parse::<u64>().map_err(|_| BAD_REQUEST)?,
     };
-    let mut request = format!("{method} {path} HTTP/1.0\r\n");
-    let listed = connection_options(head);
-    for (name, value) in &head.fields {
-        if is_end_to_end(name, &listed) {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    let shown = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.clone()
-    };
-    let host_field = if port == 80 {
-        shown
-    } else {
-        format!("{shown}:{port}")
-    };
-    request.push_str(&format!("Host: {host_field}\r\nConnection: close\r\n\r\n"));
+    let request = origin_request(head, path, &host, port);
 
     if names_this_proxy(&host, port, local).await {
         return Err(FORBIDDEN.into());
@@ -270,14 +253,8 @@ async fn forward(
         .await
         .map_err(|_| GATEWAY_TIMEOUT)?;
     let response = Head::parse(&block).ok_or(GATEWAY_TIMEOUT)?;
-    let mut answer = format!("HTTP/1.0 {} {}\r\n", response.start[1], response.start[2]);
-    let listed = connection_options(&response);
-    for (name, value) in &response.fields {
-        if is_end_to_end(name, &listed) {
-            answer.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    answer.push_str("Connection: close\r\n\r\n");
+    let start = format!("HTTP/1.0 {} {}\r\n", response.start[1], response.start[2]);
+    let answer = with_end_to_end_fields(start, &response, "Connection: close\r\n\r\n");
     let relayed = async {
         writer.write_all(answer.as_bytes()).await?;
         writer.write_all(&buffered).await?;
@@ -285,6 +262,34 @@ async fn forward(
     };
     let _ = relayed.await;
     Ok(())
+}
+
+/// The request as the origin gets it: HTTP/1.0, the end-to-end fields, `Host` (with the port
+/// unless 80) and `Connection: close`.
+fn origin_request(head: &Head, path: &str, host: &str, port: u16) -> String {
+    let shown = match host.contains(':') {
+        true => format!("[{host}]"),
+        false => host.to_string(),
+    };
+    let host_field = match port {
+        80 => shown,
+        _ => format!("{shown}:{port}"),
+    };
+    let start = format!("{} {path} HTTP/1.0\r\n", head.start[0]);
+    let end = format!("Host: {host_field}\r\nConnection: close\r\n\r\n");
+    with_end_to_end_fields(start, head, &end)
+}
+
+/// `start`, the fields of `head` that are not hop-by-hop, then `end`.
+fn with_end_to_end_fields(mut start: String, head: &Head, end: &str) -> String {
+    let listed = connection_options(head);
+    for (name, value) in &head.fields {
+        if is_end_to_end(name, &listed) {
+            start.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    start.push_str(end);
+    start
 }
 
 /// The field names listed in every `Connection` field, all lines combined (RFC 7230 6.1):

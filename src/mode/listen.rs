@@ -28,46 +28,56 @@ pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> Mode
     let listeners = listener::bind_all(endpoints, cfg.test_banner, cfg.udp)?;
     // Ncat's chat IDs are descriptor numbers: after stdio, the log files and the listeners.
     let first_id = 3 + cfg.log.files() + listeners.len() as u32;
-    let (accepting, mut incoming) = listener::accept_all(listeners, handshake);
-
-    if kind == ListenKind::Single {
-        let (stream, _peer) = loop {
-            let (stream, peer) = match incoming.recv().await {
-                Some(Ok(client)) => client,
-                // As in Ncat, the one client failing its TLS handshake ends the listener.
-                Some(Err(HandshakeFailed)) => return Ok(Ended::Quietly),
-                None => return Err(Failure::Fatal("Unable to accept connections.".into())),
-            };
-            log_connection(&peer, None);
-            if admits(cfg.max_conns, 0, &cfg.access, &peer) {
-                break (stream, peer);
-            }
-        };
-        // One client only: stop listening, so later attempts are refused by the kernel.
-        drop(accepting);
-        drop(incoming);
-        if let Some(cmd) = &cfg.exec {
-            return match exec::relay(stream, cmd, cfg).await {
-                End::IdleTimeout(idle) => Err(Failure::Fatal(idle_expired(idle))),
-                _ => Ok(Ended::Normally),
-            };
-        }
-        return serve_single(cfg, stream).await;
-    }
+    let (accepting, incoming) = listener::accept_all(listeners, handshake);
 
     match kind {
-        ListenKind::ProxyServer(ProxyKind::Http) => {
-            return http_proxy::run(cfg, incoming).await;
-        }
-        ListenKind::ProxyServer(socks) => {
-            return socks_proxy::run(cfg, socks, incoming).await;
-        }
-        _ => {}
+        ListenKind::Single => serve_first_client(cfg, accepting, incoming).await,
+        ListenKind::ProxyServer(ProxyKind::Http) => http_proxy::run(cfg, incoming).await,
+        ListenKind::ProxyServer(socks) => socks_proxy::run(cfg, socks, incoming).await,
+        _ => match &cfg.exec {
+            Some(cmd) => serve_exec_clients(cfg, cmd, incoming).await,
+            None => serve_hub(cfg, kind, first_id, incoming).await,
+        },
     }
-    if let Some(cmd) = &cfg.exec {
-        return serve_exec_clients(cfg, cmd, incoming).await;
-    }
+}
 
+/// `-l`: the first client admitted is served, then the listener ends.
+async fn serve_first_client(
+    cfg: &Config,
+    accepting: tokio::task::JoinSet<()>,
+    mut incoming: mpsc::Receiver<Arrival>,
+) -> ModeResult {
+    let stream = loop {
+        let (stream, peer) = match incoming.recv().await {
+            Some(Ok(client)) => client,
+            // As in Ncat, the one client failing its TLS handshake ends the listener.
+            Some(Err(HandshakeFailed)) => return Ok(Ended::Quietly),
+            None => return Err(Failure::Fatal("Unable to accept connections.".into())),
+        };
+        log_connection(&peer, None);
+        if admits(cfg.max_conns, 0, &cfg.access, &peer) {
+            break stream;
+        }
+    };
+    // One client only: stop listening, so later attempts are refused by the kernel.
+    drop(accepting);
+    drop(incoming);
+    match &cfg.exec {
+        Some(cmd) => match exec::relay(stream, cmd, cfg).await {
+            End::IdleTimeout(idle) => Err(Failure::Fatal(idle_expired(idle))),
+            _ => Ok(Ended::Normally),
+        },
+        None => serve_single(cfg, stream).await,
+    }
+}
+
+/// `-k`, `--broker` and `--chat`: every client joins the hub, until it ends the listener.
+async fn serve_hub(
+    cfg: &Config,
+    kind: ListenKind,
+    first_id: u32,
+    mut incoming: mpsc::Receiver<Arrival>,
+) -> ModeResult {
     let (exit_tx, mut exit_rx) = mpsc::unbounded_channel();
     let hub = Hub::new(
         Settings {

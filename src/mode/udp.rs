@@ -201,7 +201,7 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
     let mut stdin = (!cfg.recv_only).then(stdio::spawn_stdin);
     let mut quit_at: Option<Instant> = None;
     let mut crlf = cfg.crlf.then(Crlf::default);
-    let mut peers: HashMap<SocketAddr, (usize, Instant)> = HashMap::new();
+    let mut peers = Peers::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut last_event = Instant::now();
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
@@ -211,14 +211,9 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
                 let (n, peer) = received.map_err(io_failure)?;
                 last_event = Instant::now();
                 cfg.log.record(&buf[..n]);
-                if !peers.contains_key(&peer) {
-                    let endpoint = Endpoint::Ip(peer);
-                    tracing::info!("Connection from {}.", peer.ip());
-                    if !admits(cfg.max_conns, peers.len(), &cfg.access, &endpoint) {
-                        continue;
-                    }
+                if !note_peer(cfg, &mut peers, peer, index) {
+                    continue;
                 }
-                peers.insert(peer, (index, Instant::now()));
                 if let Some(delay) = cfg.delay {
                     tokio::time::sleep(delay).await;
                 }
@@ -248,15 +243,7 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
                 if let Some(crlf) = crlf.as_mut() {
                     data = crlf.apply(&data);
                 }
-                for datagram in data.chunks(MAX_DATAGRAM) {
-                    cfg.log.record(datagram);
-                    for (peer, (index, _)) in &peers {
-                        // One unreachable peer must not stop the others.
-                        if let Err(e) = sockets[*index].send_to(datagram, peer).await {
-                            tracing::debug!("send to {}: {}", show_addr(peer), strerror(&e));
-                        }
-                    }
-                }
+                send_to_all(cfg, &sockets, &peers, &data).await;
             }
             _ = tokio::time::sleep_until(quit_at.unwrap_or_else(Instant::now)), if quit_at.is_some() => {
                 return Err(quit_timer_expired(cfg, true));
@@ -274,6 +261,35 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
     }
     let _ = stdout.close().await;
     Ok(Ended::Normally)
+}
+
+/// The peers of `-u -l -k`: where each was heard from (the socket's index) and when.
+type Peers = HashMap<SocketAddr, (usize, Instant)>;
+
+/// Records a datagram's sender; a new one is logged and must pass the admission checks.
+fn note_peer(cfg: &Config, peers: &mut Peers, peer: SocketAddr, index: usize) -> bool {
+    if !peers.contains_key(&peer) {
+        tracing::info!("Connection from {}.", peer.ip());
+        if !admits(cfg.max_conns, peers.len(), &cfg.access, &Endpoint::Ip(peer)) {
+            return false;
+        }
+    }
+    peers.insert(peer, (index, Instant::now()));
+    true
+}
+
+/// Sends stdin's data to every peer, from the socket that heard it, as datagrams of at most
+/// [`MAX_DATAGRAM`] bytes.
+async fn send_to_all(cfg: &Config, sockets: &[UdpSocket], peers: &Peers, data: &[u8]) {
+    for datagram in data.chunks(MAX_DATAGRAM) {
+        cfg.log.record(datagram);
+        for (peer, (index, _)) in peers {
+            // One unreachable peer must not stop the others.
+            if let Err(e) = sockets[*index].send_to(datagram, peer).await {
+                tracing::debug!("send to {}: {}", show_addr(peer), strerror(&e));
+            }
+        }
+    }
 }
 
 /// A connected datagram socket: UDP, or a Unix datagram socket (`-U -u`).
