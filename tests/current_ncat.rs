@@ -273,17 +273,6 @@ fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// Whether a process has ended (gone, or a zombie waiting for its new parent).
-fn has_ended(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-    }
-}
-
 /// 7.991: a termination signal to a `-l -k -e` server ends its children too; children of
 /// finished connections are reaped while it runs.
 #[test]

@@ -129,28 +129,9 @@ fn an_ipv6_client_reaches_an_ipv4_target() {
     }
 }
 
-/// An origin that answers one GET and hands back the request it got.
-fn recording_origin() -> (u16, JoinHandle<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut got = Vec::new();
-        let mut byte = [0u8; 1];
-        while !got.ends_with(b"\r\n\r\n") {
-            s.read_exact(&mut byte).unwrap();
-            got.push(byte[0]);
-        }
-        let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        String::from_utf8(got).unwrap()
-    });
-    (port, handle)
-}
-
 fn forwarded_headers(binary: &str, fields: &str) -> String {
     let proxy = ProxyServer::start(binary, &[]);
-    let (origin, request) = recording_origin();
+    let (origin, request) = http_origin();
     let get = format!("GET http://127.0.0.1:{origin}/ HTTP/1.0\r\n{fields}\r\n");
     assert_eq!(
         status_line(proxy.port, "127.0.0.1", &get),

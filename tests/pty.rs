@@ -29,15 +29,16 @@ fn masters_held(pid: u32) -> usize {
         .count()
 }
 
-/// Whether process `pid` has ended (gone, or a zombie its new parent has not reaped yet).
-fn ended(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-    }
+/// A connect-mode `ncat --pty -c SCRIPT` to a server the test plays, and that server's side.
+fn pty_client(script: &str) -> (Proc, TcpStream) {
+    let (listener, port) = tcp_server();
+    let mut command = ncat();
+    command
+        .args(["127.0.0.1", &port, "--pty", "-c", script])
+        .stdin(std::process::Stdio::null());
+    let proc = Proc::spawn_command(command);
+    let peer = accept_client(&listener);
+    (proc, peer)
 }
 
 fn listener(args: &[&str]) -> (Proc, u16) {
@@ -108,24 +109,12 @@ fn the_terminal_is_released_when_the_peer_resets() {
     drop(client);
     // The master is closed, so the terminal hangs up: sleep gets SIGHUP and is reaped.
     wait_for(|| (masters_held(ncat_pid) == 0).then_some(())).expect("master still held");
-    wait_for(|| ended(pid).then_some(())).expect("the child outlived its terminal");
+    wait_for(|| has_ended(pid).then_some(())).expect("the child outlived its terminal");
 }
 
 #[test]
 fn connect_mode_output_and_eof() {
-    let (listener, port) = tcp_server();
-    let mut command = ncat();
-    command
-        .args([
-            "127.0.0.1",
-            &port,
-            "--pty",
-            "-c",
-            "tty; read line; echo got:$line",
-        ])
-        .stdin(std::process::Stdio::null());
-    let mut proc = Proc::spawn_command(command);
-    let mut peer = accept_client(&listener);
+    let (mut proc, mut peer) = pty_client("tty; read line; echo got:$line");
     let seen = read_until(&mut peer, "\r\n");
     assert!(seen.starts_with("/dev/pts/"), "{seen:?}");
     peer.write_all(b"typed\n").unwrap();
@@ -152,19 +141,7 @@ fn pty_needs_a_program() {
 
 #[test]
 fn the_session_ends_with_the_program_and_hangs_up_what_is_left() {
-    let (listener, port) = tcp_server();
-    let mut command = ncat();
-    command
-        .args([
-            "127.0.0.1",
-            &port,
-            "--pty",
-            "-c",
-            "sleep 600 & echo bg=$!; exit 0",
-        ])
-        .stdin(std::process::Stdio::null());
-    let mut proc = Proc::spawn_command(command);
-    let mut peer = accept_client(&listener);
+    let (mut proc, mut peer) = pty_client("sleep 600 & echo bg=$!; exit 0");
     // The background job still holds the terminal, yet the connection ends with the shell.
     let seen = String::from_utf8_lossy(&read_to_end(&mut peer)).into_owned();
     let pid: u32 = seen
@@ -173,5 +150,5 @@ fn the_session_ends_with_the_program_and_hangs_up_what_is_left() {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("{seen:?}"));
     assert!(proc.wait_exit().success());
-    wait_for(|| ended(pid).then_some(())).expect("the background job outlived its terminal");
+    wait_for(|| has_ended(pid).then_some(())).expect("the background job outlived its terminal");
 }

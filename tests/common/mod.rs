@@ -541,3 +541,14 @@ pub fn echo_origin() -> u16 {
     });
     port
 }
+
+/// Whether a process has ended (gone, or a zombie waiting for its new parent).
+pub fn has_ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
