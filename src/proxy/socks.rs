@@ -175,7 +175,6 @@ pub const CONNECT: u8 = 1;
 /// SOCKS4 reply codes.
 pub const SOCKS4_GRANTED: u8 = 90;
 pub const SOCKS4_REJECTED: u8 = 91;
-pub const SOCKS4_USER_MISMATCH: u8 = 93;
 
 /// SOCKS5 reply codes (RFC 1928, section 6).
 pub const SUCCEEDED: u8 = 0;
