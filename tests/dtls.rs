@@ -31,8 +31,7 @@ fn reference_dtls_client(reference: &str, port: u16) -> Proc {
 
 /// Waits until the listener has finished `n` peers' handshakes.
 fn wait_for_peers(server: &Proc, n: usize) {
-    wait_for(|| (server.stderr_count("Connection from 127.0.0.1:") == n).then_some(()))
-        .unwrap_or_else(|| panic!("{n} peers connected: {}", server.stderr()));
+    server.wait_stderr_count("Connection from 127.0.0.1:", n);
 }
 
 #[test]

@@ -10,8 +10,7 @@ use std::time::Duration;
 fn clients(listener: &Proc, port: u16, n: usize) -> Vec<TcpStream> {
     let already = listener.stderr_count("Connection from 127.0.0.1:");
     let conns: Vec<TcpStream> = (0..n).map(|_| connect(port)).collect();
-    wait_for(|| (listener.stderr_count("Connection from 127.0.0.1:") == already + n).then_some(()))
-        .expect("clients accepted");
+    listener.wait_stderr_count("Connection from 127.0.0.1:", already + n);
     conns
 }
 

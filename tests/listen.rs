@@ -91,8 +91,7 @@ fn client_reset_exits_1_silently() {
 fn keep_open_with_three_clients() {
     let (mut listener, port) = Proc::listen(&["-lk", "127.0.0.1", "0"]);
     let mut clients: Vec<TcpStream> = (0..3).map(|_| connect(port)).collect();
-    wait_for(|| (listener.stderr_count("Connection from 127.0.0.1:") == 3).then_some(()))
-        .expect("three clients accepted");
+    listener.wait_stderr_count("Connection from 127.0.0.1:", 3);
 
     // Each client's data reaches stdout; clients do not see each other.
     for (i, c) in clients.iter_mut().enumerate() {

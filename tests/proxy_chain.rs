@@ -49,8 +49,7 @@ fn socks5_then_http_with_digest_rebuilds_the_chain_for_the_credentials() {
         "{err}"
     );
     // Once for the 407, once with the answer.
-    wait_for(|| (socks.stderr_count("SOCKS5 CONNECT to 127.0.0.1:") == 2).then_some(()))
-        .expect("two tunnels to the HTTP proxy");
+    socks.wait_stderr_count("SOCKS5 CONNECT to 127.0.0.1:", 2);
 }
 
 #[test]

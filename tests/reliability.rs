@@ -120,7 +120,7 @@ fn silent_and_half_closing_clients_disturb_nobody() {
     quitter.shutdown(Shutdown::Write).unwrap();
     let mut a = connect(port);
     let mut b = connect(port);
-    wait_for(|| (listener.stderr_count("Connection from 127.0.0.1:") == 4).then_some(()));
+    listener.wait_stderr_count("Connection from 127.0.0.1:", 4);
     for round in 0..3 {
         let line = format!("round {round}\n");
         a.write_all(line.as_bytes()).unwrap();

@@ -538,11 +538,8 @@ fn ssl_client_ca_requires_a_client_certificate_from_that_ca_over_tls_and_dtls() 
             stranger.wait_exit();
             assert!(stranger.stdout().is_empty(), "udp {udp}");
         }
-        assert_eq!(
-            server.stderr_count("Failed SSL connection from"),
-            2,
-            "udp {udp}"
-        );
+        // The server may log a refusal after the stranger has already given up.
+        server.wait_stderr_count("Failed SSL connection from", 2);
         assert!(server.is_running());
     }
     let _ = std::fs::remove_dir_all(&dir);

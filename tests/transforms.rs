@@ -315,7 +315,7 @@ fn telnet_in_broker_mode_answers_each_client() {
     let (listener, port) = Proc::listen(&["--broker", "-t", "127.0.0.1", "0"]);
     let mut a = connect(port);
     let mut b = connect(port);
-    wait_for(|| (listener.stderr_count("Connection from 127.0.0.1:") == 2).then_some(())).unwrap();
+    listener.wait_stderr_count("Connection from 127.0.0.1:", 2);
     a.write_all(&[0xff, 0xfb, 0x01]).unwrap();
     a.write_all(b"hi\n").unwrap();
     assert_eq!(read_n(&mut a, 3), [0xff, 0xfe, 0x01]);

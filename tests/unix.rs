@@ -74,7 +74,7 @@ fn broker_and_chat_over_unix_sockets() {
     let mut c = path.connect();
     // All three are logged (and so registered) before `a` speaks.
     let unix_client = "Connection from a client on Unix domain socket.";
-    wait_for(|| (broker.stderr_count(unix_client) == 3).then_some(())).expect("3 clients");
+    broker.wait_stderr_count(unix_client, 3);
     a.write_all(b"fan out\n").unwrap();
     assert_eq!(read_exact(&mut b, 8), b"fan out\n");
     assert_eq!(read_exact(&mut c, 8), b"fan out\n");

@@ -188,6 +188,12 @@ impl Proc {
         self.stderr().matches(needle).count()
     }
 
+    /// Waits until `needle` is on stderr `n` times; panics (showing stderr) if it never is.
+    pub fn wait_stderr_count(&self, needle: &str, n: usize) {
+        wait_for(|| (self.stderr_count(needle) == n).then_some(()))
+            .unwrap_or_else(|| panic!("{needle:?} not {n} times on stderr: {}", self.stderr()));
+    }
+
     /// Waits until stdout holds at least `n` bytes.
     pub fn wait_stdout_len(&self, n: usize) -> Vec<u8> {
         wait_for(|| {
