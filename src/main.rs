@@ -65,7 +65,7 @@ fn print_out(bytes: &[u8]) -> i32 {
 
 fn run(args: &cli::Cli) -> i32 {
     logging::init(args.verbose);
-    let cfg = match config::build(args) {
+    let cfg = match config::build(args, &mut |line| ncat::say!("{line}")) {
         Ok(cfg) => cfg,
         Err(failure) => return error::report(&failure),
     };

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-use crate::config::{Config, ListenKind};
+use crate::config::{Config, ListenKind, Transport};
 use crate::error::{Ended, Failure, ModeResult, idle_expired};
 use crate::io::exec::ExecCommand;
 use crate::io::pump::{self, End, Rules};
@@ -18,14 +18,21 @@ use crate::net::stream::{Endpoint, Stream};
 use crate::net::tls;
 use crate::proxy::ProxyKind;
 
-pub async fn run(cfg: &Config, kind: ListenKind, endpoints: &[Endpoint]) -> ModeResult {
+/// Serves clients on `endpoints`: TCP or Unix stream sockets, or DTLS sessions over UDP.
+pub async fn run(
+    cfg: &Config,
+    kind: ListenKind,
+    endpoints: &[Endpoint],
+    transport: Transport,
+) -> ModeResult {
+    let datagrams = transport == Transport::Datagram;
     // As in Ncat, the certificate is ready before the first socket listens.
     let handshake = match cfg.tls.as_deref() {
-        Some(opts) if cfg.udp => Some(Handshake::Dtls(Arc::new(dtls::Server::new(opts)?))),
+        Some(opts) if datagrams => Some(Handshake::Dtls(Arc::new(dtls::Server::new(opts)?))),
         Some(opts) => Some(Handshake::Tls(tls::acceptor(opts)?)),
         None => None,
     };
-    let listeners = listener::bind_all(endpoints, cfg.test_banner, cfg.udp)?;
+    let listeners = listener::bind_all(endpoints, cfg.test_banner, datagrams)?;
     // Ncat's chat IDs are descriptor numbers: after stdio, the log files and the listeners.
     let first_id = 3 + cfg.log.files() + listeners.len() as u32;
     let (accepting, incoming) = listener::accept_all(listeners, handshake);

@@ -11,14 +11,20 @@ pub mod udp;
 
 use std::path::Path;
 
-use crate::config::{Config, ListenKind, Mode};
+use crate::config::{Config, ListenKind, Mode, Transport};
 use crate::error::ModeResult;
 use crate::net::stream::Endpoint;
 
 /// Runs the configured mode and returns the exit status.
 pub async fn run(cfg: Config) -> ModeResult {
+    use Transport::{Datagram, Stream};
     match &cfg.mode {
-        Mode::Connect { host, addrs, port } if cfg.udp => match cfg.tls.as_deref() {
+        Mode::Connect {
+            host,
+            addrs,
+            port,
+            transport: Datagram,
+        } => match cfg.tls.as_deref() {
             Some(tls) => {
                 let target = connect::Target::Dtls {
                     host,
@@ -30,19 +36,12 @@ pub async fn run(cfg: Config) -> ModeResult {
             }
             None => udp::connect(&cfg, addrs, *port).await,
         },
-        Mode::ConnectUnix { path } if cfg.udp => {
-            udp::connect_unix(&cfg, path, cfg.unix_source.as_deref()).await
-        }
-        Mode::Listen { kind, endpoints } if cfg.udp && cfg.tls.is_some() => {
-            listen::run(&cfg, *kind, endpoints).await
-        }
-        Mode::Listen { kind, endpoints } if cfg.udp => match unix_path(endpoints) {
-            Some(path) => udp::listen_unix(&cfg, path).await,
-            None if *kind == ListenKind::KeepOpen => udp::listen_many(&cfg, endpoints).await,
-            None => udp::listen(&cfg, endpoints).await,
-        },
-        Mode::Probe { addrs, ports, .. } if cfg.udp => udp::probe(&cfg, addrs, ports.clone()).await,
-        Mode::Connect { host, addrs, port } => {
+        Mode::Connect {
+            host,
+            addrs,
+            port,
+            transport: Stream,
+        } => {
             let target = connect::Target::Tcp {
                 host,
                 addrs,
@@ -50,9 +49,41 @@ pub async fn run(cfg: Config) -> ModeResult {
             };
             connect::run(&cfg, target).await
         }
-        Mode::ConnectUnix { path } => connect::run(&cfg, connect::Target::Unix(path)).await,
-        Mode::Listen { kind, endpoints } => listen::run(&cfg, *kind, endpoints).await,
-        Mode::Probe { host, addrs, ports } => probe::run(&cfg, host, addrs, ports.clone()).await,
+        Mode::ConnectUnix {
+            path,
+            transport: Datagram,
+        } => udp::connect_unix(&cfg, path, cfg.unix_source.as_deref()).await,
+        Mode::ConnectUnix {
+            path,
+            transport: Stream,
+        } => connect::run(&cfg, connect::Target::Unix(path)).await,
+        // DTLS sessions are streams to the listener, as TLS ones are.
+        Mode::Listen {
+            kind,
+            endpoints,
+            transport,
+        } if *transport == Stream || cfg.tls.is_some() => {
+            listen::run(&cfg, *kind, endpoints, *transport).await
+        }
+        Mode::Listen {
+            kind, endpoints, ..
+        } => match unix_path(endpoints) {
+            Some(path) => udp::listen_unix(&cfg, path).await,
+            None if *kind == ListenKind::KeepOpen => udp::listen_many(&cfg, endpoints).await,
+            None => udp::listen(&cfg, endpoints).await,
+        },
+        Mode::Probe {
+            addrs,
+            ports,
+            transport: Datagram,
+            ..
+        } => udp::probe(&cfg, addrs, ports.clone()).await,
+        Mode::Probe {
+            host,
+            addrs,
+            ports,
+            transport: Stream,
+        } => probe::run(&cfg, host, addrs, ports.clone()).await,
         Mode::ProbeUnix { path } => probe::run_unix(path).await,
     }
 }
