@@ -280,3 +280,35 @@ fn a_client_ends_at_an_empty_datagram_queued_behind_others() {
     assert!(client.wait_exit().success());
     assert!(client.wait_stdout_closed() == expected);
 }
+
+/// `-t` over UDP: negotiation at the start of a datagram is answered with a datagram to its
+/// sender and kept off stdout, in connect mode and by both kinds of listener.
+#[test]
+fn telnet_negotiation_is_answered_over_udp() {
+    const NEGOTIATION: [u8; 6] = [0xff, 0xfd, 0x01, 0xff, 0xfb, 0x03];
+    const ANSWER: [u8; 6] = [0xff, 0xfc, 0x01, 0xff, 0xfe, 0x03];
+    let datagram = [&NEGOTIATION[..], b"login: "].concat();
+    let mut buf = [0u8; 64];
+
+    let (srv, port) = server();
+    let mut client = Proc::spawn(&["-t", "-u", "127.0.0.1", &port], false);
+    client.write_stdin(b"hi\n");
+    let (n, peer) = srv.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hi\n");
+    srv.send_to(&datagram, peer).unwrap();
+    let (n, _) = srv.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], ANSWER);
+    assert_eq!(client.wait_stdout_len(7), b"login: ");
+    srv.send_to(b"", peer).unwrap();
+    assert!(client.wait_exit().success());
+
+    for keep_open in [false, true] {
+        let mode = if keep_open { "-lk" } else { "-l" };
+        let (listener, port) = Proc::listen(&["-t", "-u", mode, "127.0.0.1", "0"]);
+        let (peer, _) = server();
+        peer.send_to(&datagram, ("127.0.0.1", port)).unwrap();
+        let (n, _) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], ANSWER, "{mode}");
+        assert_eq!(listener.wait_stdout_len(7), b"login: ", "{mode}");
+    }
+}

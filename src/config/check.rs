@@ -579,9 +579,6 @@ fn udp_checks(cli: &Cli, listen: bool) -> Result<(), Failure> {
             "-k is not supported with Unix datagram sockets (-U -u).",
         ));
     }
-    if cli.telnet {
-        return Err(fatal("-t is not supported yet with -u."));
-    }
     Ok(())
 }
 

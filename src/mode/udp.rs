@@ -7,7 +7,7 @@
 //! serves the first peer that sends a datagram and then only that peer; its stdin ending does
 //! not end it (as in Ncat 7.93).
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -20,13 +20,15 @@ use crate::config::Config;
 use crate::error::{Ended, Failure, ModeResult, idle_expired, io_failure, strerror};
 use crate::io::crlf::Crlf;
 use crate::io::exec::ExecCommand;
-use crate::io::stdio::{self, LocalInput, LocalOutput};
+use crate::io::pump::{self, End, Rules};
+use crate::io::stdio::{self, LocalOutput};
+use crate::io::telnet::Telnet;
 use crate::mode::exec;
 use crate::net::admission::{Slots, admits};
+use crate::net::datagram::{Datagrams, Incoming, Outgoing};
 use crate::net::resolve::show_addr;
 use crate::net::stream::{Endpoint, Stream};
 use crate::net::udp_socket::bind_udp;
-use crate::parse::QuitAfterEof;
 use std::sync::Arc;
 
 use crate::net::stream::MAX_DATAGRAM;
@@ -136,9 +138,6 @@ pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
         let (n, peer) = received.map_err(io_failure)?;
         let endpoint = Endpoint::Ip(peer);
         tracing::info!("Connection from {}.", peer.ip());
-        if !peek {
-            cfg.log.record(&buf[..n]);
-        }
         if !admits(cfg.max_conns, 0, &cfg.access, &endpoint) {
             if peek {
                 let _ = sockets[index].try_recv_from(&mut buf);
@@ -211,13 +210,21 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
                 let (n, peer) = received.map_err(io_failure)?;
                 last_event = Instant::now();
                 cfg.log.record(&buf[..n]);
-                if !note_peer(cfg, &mut peers, peer, index) {
+                let Some(known) = note_peer(cfg, &mut peers, peer, index) else {
                     continue;
+                };
+                let mut data = Bytes::copy_from_slice(&buf[..n]);
+                if let Some(telnet) = known.telnet.as_mut() {
+                    let answer;
+                    (data, answer) = telnet.strip(&data);
+                    if !answer.is_empty() {
+                        let _ = sockets[index].send_to(&answer, peer).await;
+                    }
                 }
                 if let Some(delay) = cfg.delay {
                     tokio::time::sleep(delay).await;
                 }
-                if n > 0 && stdout.write(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                if !data.is_empty() && stdout.write(data).await.is_err() {
                     return Ok(Ended::Normally);
                 }
             }
@@ -227,13 +234,13 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
                     Some(Ok(data)) => data,
                     // As in Ncat, a stdin that cannot be read ends the listener with status 1.
                     Some(Err(_)) => return Ok(Ended::Quietly),
+                    // As for one peer: the listener goes on unless -q says otherwise.
                     None => {
                         stdin = None;
-                        match stdin_eof(cfg, true) {
-                            AfterStdinEof::Quit => break,
-                            AfterStdinEof::Continue => {}
-                            AfterStdinEof::QuitIn(delay) => quit_at = Some(Instant::now() + delay),
+                        if cfg.quit_after.is_some() && cfg.ends_at_stdin_eof() {
+                            break;
                         }
+                        quit_at = cfg.quit_timer().map(|delay| Instant::now() + delay);
                         continue;
                     }
                 };
@@ -246,10 +253,11 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
                 send_to_all(cfg, &sockets, &peers, &data).await;
             }
             _ = tokio::time::sleep_until(quit_at.unwrap_or_else(Instant::now)), if quit_at.is_some() => {
-                return Err(quit_timer_expired(cfg, true));
+                // Ncat reuses its idle timer for -q: its message and status.
+                return Err(Failure::Fatal(idle_expired(cfg.quit_timer().unwrap_or_default())));
             }
             _ = sweep.tick() => {
-                peers.retain(|_, (_, seen)| seen.elapsed() < PEER_IDLE);
+                peers.retain(|_, known| known.seen.elapsed() < PEER_IDLE);
                 if let Some(idle) = cfg.idle_timeout
                     && !peers.is_empty()
                     && last_event.elapsed() >= idle
@@ -263,19 +271,39 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
     Ok(Ended::Normally)
 }
 
-/// The peers of `-u -l -k`: where each was heard from (the socket's index) and when.
-type Peers = HashMap<SocketAddr, (usize, Instant)>;
+/// A peer of `-u -l -k`.
+struct Peer {
+    /// The listening socket that heard it.
+    index: usize,
+    /// When it was last heard from.
+    seen: Instant,
+    /// `-t`: its Telnet negotiation state.
+    telnet: Option<Telnet>,
+}
+
+type Peers = HashMap<SocketAddr, Peer>;
 
 /// Records a datagram's sender; a new one is logged and must pass the admission checks.
-fn note_peer(cfg: &Config, peers: &mut Peers, peer: SocketAddr, index: usize) -> bool {
+fn note_peer<'a>(
+    cfg: &Config,
+    peers: &'a mut Peers,
+    peer: SocketAddr,
+    index: usize,
+) -> Option<&'a mut Peer> {
     if !peers.contains_key(&peer) {
         tracing::info!("Connection from {}.", peer.ip());
         if !admits(cfg.max_conns, peers.len(), &cfg.access, &Endpoint::Ip(peer)) {
-            return false;
+            return None;
         }
     }
-    peers.insert(peer, (index, Instant::now()));
-    true
+    let known = peers.entry(peer).or_insert_with(|| Peer {
+        index,
+        seen: Instant::now(),
+        telnet: cfg.telnet.then(Telnet::default),
+    });
+    known.index = index;
+    known.seen = Instant::now();
+    Some(known)
 }
 
 /// Sends stdin's data to every peer, from the socket that heard it, as datagrams of at most
@@ -283,51 +311,12 @@ fn note_peer(cfg: &Config, peers: &mut Peers, peer: SocketAddr, index: usize) ->
 async fn send_to_all(cfg: &Config, sockets: &[UdpSocket], peers: &Peers, data: &[u8]) {
     for datagram in data.chunks(MAX_DATAGRAM) {
         cfg.log.record(datagram);
-        for (peer, (index, _)) in peers {
+        for (peer, Peer { index, .. }) in peers {
             // One unreachable peer must not stop the others.
             if let Err(e) = sockets[*index].send_to(datagram, peer).await {
                 tracing::debug!("send to {}: {}", show_addr(peer), strerror(&e));
             }
         }
-    }
-}
-
-/// A connected datagram socket: UDP, or a Unix datagram socket (`-U -u`).
-pub(crate) trait Datagrams: std::os::fd::AsFd + Sized {
-    async fn send(&self, datagram: &[u8]) -> io::Result<usize>;
-    /// Receives one datagram into `buf`'s spare capacity.
-    async fn recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
-    /// The same without waiting: `WouldBlock` when nothing is queued.
-    fn try_recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
-
-    /// An error the kernel holds for the socket (an ICMP refusal of a datagram already sent),
-    /// asked of the kernel directly, whether or not the runtime has seen the socket wake.
-    fn pending_error(&self) -> Option<io::Error> {
-        socket2::SockRef::from(self).take_error().ok().flatten()
-    }
-}
-
-impl Datagrams for UdpSocket {
-    async fn send(&self, datagram: &[u8]) -> io::Result<usize> {
-        UdpSocket::send(self, datagram).await
-    }
-    async fn recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        UdpSocket::recv_buf(self, buf).await
-    }
-    fn try_recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        UdpSocket::try_recv_buf(self, buf)
-    }
-}
-
-impl Datagrams for UnixDatagram {
-    async fn send(&self, datagram: &[u8]) -> io::Result<usize> {
-        UnixDatagram::send(self, datagram).await
-    }
-    async fn recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        UnixDatagram::recv_buf(self, buf).await
-    }
-    fn try_recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        UnixDatagram::try_recv_buf(self, buf)
     }
 }
 
@@ -378,9 +367,6 @@ pub async fn listen_unix(cfg: &Config, path: &Path) -> ModeResult {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     tracing::info!("Connection from {}.", peer_path.display());
-    if cfg.exec.is_none() {
-        cfg.log.record(&buf[..n]);
-    }
     if !peer_path.as_os_str().is_empty() {
         socket.connect(&peer_path).map_err(io_failure)?;
     }
@@ -428,263 +414,74 @@ async fn relay_per_peer(cfg: &Config, cmd: &ExecCommand, sockets: Vec<UdpSocket>
     }
 }
 
-/// One peer's session over a connected socket.
-async fn session(
+/// One peer's session over a connected socket, run by the pump: the datagram rules are the
+/// pump's rules (see [`crate::net::datagram`]). `first` is a listener's first datagram.
+async fn session<S: Datagrams>(
     cfg: &Config,
-    socket: impl Datagrams,
+    socket: S,
     first: Option<Bytes>,
     listening: bool,
 ) -> ModeResult {
     let started = Instant::now();
-    let stdout = LocalOutput::stdout();
-    if let Some(first) = first.filter(|d| !d.is_empty() && !cfg.send_only) {
-        let _ = stdout.write(first).await;
-    }
-    let mut state = Session {
-        stdout,
-        stdin: (!cfg.recv_only).then(stdio::spawn_stdin),
-        crlf: cfg.crlf.then(Crlf::default),
-        batch: BytesMut::new(),
-        quit_at: None,
-        last_read: Instant::now(),
-        sent: 0,
-        received: 0,
-        listening,
+    let socket = Arc::new(socket);
+    // Taken together unless -d or a log wants them one by one.
+    let gather = cfg.delay.is_none() && !cfg.log.is_active();
+    let first = first.unwrap_or_default();
+    let reader = Incoming::new(socket.clone(), &first, !listening, gather);
+    let seen_error = reader.seen_error();
+    let writer = Outgoing(socket.clone());
+    // A UDP client quits at stdin's EOF unless -q says otherwise; a UDP listener goes on
+    // (Ncat 7.95, nmap#2685) unless -q says otherwise.
+    let end_on_stdin_eof = match cfg.quit_after {
+        None => !listening,
+        Some(_) => cfg.ends_at_stdin_eof(),
     };
-    let idle = cfg.idle_timeout;
-    loop {
-        let step = tokio::select! {
-            chunk = async { state.stdin.as_mut()?.recv().await }, if state.stdin.is_some() && state.quit_at.is_none() => {
-                state.on_stdin(cfg, &socket, chunk).await
-            }
-            got = socket.recv_buf(with_room(&mut state.batch)), if !cfg.send_only || listening => {
-                state.on_datagram(cfg, &socket, got).await
-            }
-            _ = tokio::time::sleep_until(state.quit_at.unwrap_or_else(Instant::now)), if state.quit_at.is_some() => {
-                Step::End(Err(quit_timer_expired(cfg, listening)))
-            }
-            _ = tokio::time::sleep_until(state.last_read + idle.unwrap_or_default()), if idle.is_some() => {
-                let idle = idle.unwrap_or_default();
-                match state.last_read.elapsed() >= idle {
-                    true if listening => Step::End(Err(Failure::Fatal(idle_expired(idle)))),
-                    true => Step::End(Err(Failure::Network(idle_expired(idle)))),
-                    false => Step::Go,
-                }
-            }
-        };
-        match step {
-            Step::Go => {}
-            Step::Stop => break,
-            Step::End(result) => return result,
-        }
-    }
-    let _ = state.stdout.close().await;
-    if !listening {
-        log_totals(state.sent, state.received, started);
-    }
-    Ok(Ended::Normally)
-}
-
-/// What one event of a session leads to.
-enum Step {
-    Go,
-    /// The session is over: stdout is closed, the totals logged.
-    Stop,
-    /// The session ends with this, at once.
-    End(ModeResult),
-}
-
-/// The state of one [`session`].
-struct Session {
-    stdout: LocalOutput,
-    stdin: Option<LocalInput>,
-    crlf: Option<Crlf>,
-    batch: BytesMut,
-    /// When `-q` ends the session, once stdin has ended.
-    quit_at: Option<Instant>,
-    /// The last read either way, for `-i`.
-    last_read: Instant,
-    sent: u64,
-    received: u64,
-    listening: bool,
-}
-
-impl Session {
-    /// A chunk of stdin (or its end): sent as datagrams of at most [`MAX_DATAGRAM`] bytes.
-    async fn on_stdin(
-        &mut self,
-        cfg: &Config,
-        socket: &impl Datagrams,
-        chunk: Option<io::Result<Bytes>>,
-    ) -> Step {
-        self.last_read = Instant::now();
-        let mut data = match chunk {
-            Some(Ok(data)) => data,
-            Some(Err(_)) if self.listening => return Step::End(Ok(Ended::Quietly)),
-            Some(Err(e)) => return Step::End(Err(io_failure(e))),
-            None => return self.on_stdin_eof(cfg, socket),
-        };
-        if let Some(delay) = cfg.delay {
-            tokio::time::sleep(delay).await;
-        }
-        if let Some(crlf) = self.crlf.as_mut() {
-            data = crlf.apply(&data);
-        }
-        if cfg.recv_only && self.listening {
-            return Step::Go;
-        }
-        for datagram in data.chunks(MAX_DATAGRAM) {
-            cfg.log.record(datagram);
-            match socket.send(datagram).await {
-                Ok(n) => self.sent += n as u64,
-                Err(e) => return Step::End(Err(io_failure(e))),
-            }
-        }
-        Step::Go
-    }
-
-    fn on_stdin_eof(&mut self, cfg: &Config, socket: &impl Datagrams) -> Step {
-        self.stdin = None;
+    let rules = Rules {
+        read_stdin: !cfg.recv_only,
+        send_stdin: true,
+        // A --send-only listener still takes the datagrams (and drops them).
+        read_remote: !cfg.send_only || listening,
+        print_remote: !cfg.send_only,
+        shutdown_on_eof: false,
+        end_on_stdin_eof,
+        quit_after: cfg.quit_timer(),
+        linger: None,
+        transforms: cfg.transforms(),
+        progress: cfg.progress,
+    };
+    let stdin = rules.read_stdin.then(stdio::spawn_stdin);
+    let outcome = pump::run(
+        reader,
+        writer,
+        stdin,
+        LocalOutput::stdout(),
+        rules,
+        &cfg.log,
+    )
+    .await;
+    match outcome.end {
         // A refusal of what was just sent may already be in; it decides the status (the
         // runtime may not have polled the socket since).
-        if !self.listening
-            && let Some(e) = socket.pending_error()
+        End::StdinDone
+            if !listening
+                && let Some(e) = socket.pending_error().or_else(|| {
+                    let seen = seen_error.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    seen.map(io::Error::from_raw_os_error)
+                }) =>
         {
-            return Step::End(Err(io_failure(e)));
+            Err(io_failure(e))
         }
-        match stdin_eof(cfg, self.listening) {
-            AfterStdinEof::Quit => Step::Stop,
-            AfterStdinEof::Continue => Step::Go,
-            AfterStdinEof::QuitIn(delay) => {
-                self.quit_at = Some(Instant::now() + delay);
-                Step::Go
+        End::RemoteClosed | End::StdinDone => {
+            if !listening {
+                log_totals(outcome.sent, outcome.received, started);
             }
+            Ok(Ended::Normally)
         }
-    }
-
-    /// A datagram (with those queued behind it) for stdout; an empty one ends a client.
-    async fn on_datagram(
-        &mut self,
-        cfg: &Config,
-        socket: &impl Datagrams,
-        got: io::Result<usize>,
-    ) -> Step {
-        self.last_read = Instant::now();
-        let n = match got {
-            Ok(n) => n,
-            Err(e) => return Step::End(Err(io_failure(e))),
-        };
-        self.received += n as u64;
-        if n == 0 {
-            // An empty datagram ends a client; a listener ignores it.
-            return if self.listening { Step::Go } else { Step::Stop };
-        }
-        cfg.log.record(&self.batch);
-        let end = match cfg.delay {
-            Some(delay) => {
-                tokio::time::sleep(delay).await;
-                GatherEnd::Drained
-            }
-            None => gather_queued(
-                socket,
-                &mut self.batch,
-                cfg,
-                self.listening,
-                &mut self.received,
-            ),
-        };
-        let data = self.batch.split().freeze();
-        if !cfg.send_only && self.stdout.write(data).await.is_err() {
-            return Step::End(Ok(Ended::Normally));
-        }
-        match end {
-            GatherEnd::Drained => Step::Go,
-            GatherEnd::EmptyDatagram => Step::Stop,
-            GatherEnd::Failed(e) => Step::End(Err(io_failure(e))),
-        }
-    }
-}
-
-/// Room reserved for each receive: more than the largest datagram, so none is cut.
-const DATAGRAM_ROOM: usize = 1 << 16;
-/// Datagrams already queued behind one just received are gathered up to this many bytes into
-/// one stdout write: a hand-off to the stdout thread per datagram costs more than the receive.
-const GATHER_BYTES: usize = 256 << 10;
-
-/// `batch` with spare capacity for one more whole datagram (for a whole gathering when empty,
-/// so that gathering never moves the bytes).
-fn with_room(batch: &mut BytesMut) -> &mut BytesMut {
-    let room = if batch.is_empty() {
-        GATHER_BYTES + DATAGRAM_ROOM
-    } else {
-        DATAGRAM_ROOM
-    };
-    batch.reserve(room);
-    batch
-}
-
-/// How gathering queued datagrams ended.
-enum GatherEnd {
-    /// Nothing more is queued, or the batch is full.
-    Drained,
-    /// A client got an empty datagram, which ends it (after what came before it).
-    EmptyDatagram,
-    /// The socket reported an error (such as an ICMP refusal); it ends the session after the
-    /// data before it.
-    Failed(io::Error),
-}
-
-/// Takes the datagrams already queued on `socket` into `batch` without waiting, up to
-/// [`GATHER_BYTES`], logging each one on its own and counting it in `received`.
-fn gather_queued(
-    socket: &impl Datagrams,
-    batch: &mut BytesMut,
-    cfg: &Config,
-    listening: bool,
-    received: &mut u64,
-) -> GatherEnd {
-    while batch.len() < GATHER_BYTES {
-        let start = batch.len();
-        match socket.try_recv_buf(with_room(batch)) {
-            Ok(0) if listening => {}
-            Ok(0) => return GatherEnd::EmptyDatagram,
-            Ok(n) => {
-                *received += n as u64;
-                cfg.log.record(&batch[start..]);
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) => return GatherEnd::Failed(e),
-        }
-    }
-    GatherEnd::Drained
-}
-
-/// What stdin's EOF does to a UDP session.
-enum AfterStdinEof {
-    Quit,
-    Continue,
-    QuitIn(Duration),
-}
-
-/// A UDP client quits at stdin's EOF unless `-q` says otherwise; a UDP listener goes on
-/// (Ncat 7.95, nmap#2685) unless `-q` says otherwise.
-fn stdin_eof(cfg: &Config, listening: bool) -> AfterStdinEof {
-    match cfg.quit_after {
-        None if listening => AfterStdinEof::Continue,
-        None => AfterStdinEof::Quit,
-        Some(QuitAfterEof::Never) => AfterStdinEof::Continue,
-        Some(QuitAfterEof::After(delay)) if delay.is_zero() => AfterStdinEof::Quit,
-        Some(QuitAfterEof::After(delay)) => AfterStdinEof::QuitIn(delay),
-    }
-}
-
-/// The end of a `-q` wait: Ncat reuses its idle timer, so it ends the way `-i` does.
-fn quit_timer_expired(cfg: &Config, listening: bool) -> Failure {
-    let message = idle_expired(cfg.quit_timer().unwrap_or_default());
-    if listening {
-        Failure::Fatal(message)
-    } else {
-        Failure::Network(message)
+        End::OutputGone => Ok(Ended::Normally),
+        End::StdinFailed(_) if listening => Ok(Ended::Quietly),
+        End::ReadFailed(e) | End::WriteFailed(e) | End::StdinFailed(e) => Err(io_failure(e)),
+        End::IdleTimeout(idle) if listening => Err(Failure::Fatal(idle_expired(idle))),
+        End::IdleTimeout(idle) => Err(Failure::Network(idle_expired(idle))),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod admission;
 pub mod connect;
+pub mod datagram;
 pub mod der;
 pub mod dtls;
 pub mod endpoint;
