@@ -312,3 +312,33 @@ fn telnet_negotiation_is_answered_over_udp() {
         assert_eq!(listener.wait_stdout_len(7), b"login: ", "{mode}");
     }
 }
+
+/// `-o` on a UDP listener: a refused peer's datagram is logged as Ncat logs it, then the
+/// served peer's datagrams once each, the first included.
+#[test]
+fn listener_log_holds_the_refused_datagram_and_each_served_one_once() {
+    let dir = std::env::temp_dir().join(format!("ncat-udp-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("out.log");
+    let log_arg = log.to_str().unwrap();
+    let (listener, port) = Proc::listen(&[
+        "-u",
+        "-l",
+        "-v",
+        "-o",
+        log_arg,
+        "--deny",
+        "127.0.0.2",
+        "127.0.0.1",
+        "0",
+    ]);
+    let stranger = UdpSocket::bind("127.0.0.2:0").unwrap();
+    stranger.send_to(b"denied\n", ("127.0.0.1", port)).unwrap();
+    listener.wait_stderr("Connection from 127.0.0.2.");
+    let (peer, _) = server();
+    peer.send_to(b"first\n", ("127.0.0.1", port)).unwrap();
+    peer.send_to(b"second\n", ("127.0.0.1", port)).unwrap();
+    assert_eq!(listener.wait_stdout_len(13), b"first\nsecond\n");
+    assert_eq!(std::fs::read(&log).unwrap(), b"denied\nfirst\nsecond\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

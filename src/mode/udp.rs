@@ -139,8 +139,12 @@ pub async fn listen(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
         let endpoint = Endpoint::Ip(peer);
         tracing::info!("Connection from {}.", peer.ip());
         if !admits(cfg.max_conns, 0, &cfg.access, &endpoint) {
+            // Read and dropped, and logged as Ncat logs it (an admitted peer's first datagram
+            // is logged by its session).
             if peek {
                 let _ = sockets[index].try_recv_from(&mut buf);
+            } else {
+                cfg.log.record(&buf[..n]);
             }
             continue;
         }
