@@ -36,7 +36,7 @@ use crate::io::crlf::Crlf;
 use crate::io::kernel_copy::{self, CopyError};
 use crate::io::progress::Progress;
 use crate::io::session_log::SessionLog;
-use crate::io::stdio::{self, CHUNK, LocalInput, LocalOutput};
+use crate::io::stdio::{self, LocalInput, LocalOutput};
 use crate::io::telnet::Telnet;
 use crate::net::stream::Stream;
 
@@ -68,6 +68,9 @@ pub struct Rules {
     pub linger: Option<Duration>,
     /// What happens to the bytes on the way.
     pub transforms: Transforms,
+    /// The most one read of the remote side takes: [`stdio::CHUNK`], or more for a reader that
+    /// gathers many datagrams into one read (one stdout hand-off for all of them).
+    pub read_size: usize,
     /// `--progress`: report the counts on stderr while the session runs.
     pub progress: bool,
 }
@@ -363,7 +366,7 @@ async fn downstream<R: AsyncRead + Unpin>(
     let mut telnet = rules.transforms.telnet.then(Telnet::default);
     let mut buf = BytesMut::new();
     let end = loop {
-        buf.reserve(CHUNK);
+        buf.reserve(rules.read_size);
         match reader.read_buf(&mut buf).await {
             Ok(0) => break End::RemoteClosed,
             Ok(n) => {

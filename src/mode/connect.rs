@@ -88,6 +88,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> ModeResult {
             (!stdio::stdin_is_terminal()).then_some(LINGER)
         },
         transforms: cfg.transforms(),
+        read_size: stdio::CHUNK,
         progress: cfg.progress,
     };
     let outcome = pump::run_stdio(stream, rules, &cfg.log).await;

@@ -40,6 +40,7 @@ pub async fn relay_with(
         quit_after: None,
         linger: Some(UNTIL_LOCAL_EOF),
         transforms: cfg.transforms(),
+        read_size: crate::io::stdio::CHUNK,
         progress: false,
     };
     let (reader, writer) = stream.into_split();

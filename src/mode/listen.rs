@@ -175,6 +175,7 @@ async fn serve_single(cfg: &Config, stream: Stream) -> ModeResult {
         quit_after: cfg.quit_timer(),
         linger: None,
         transforms: cfg.transforms(),
+        read_size: stdio::CHUNK,
         progress: cfg.progress,
     };
     let outcome = pump::run_stdio(stream, rules, &cfg.log).await;

@@ -21,11 +21,11 @@ use crate::error::{Ended, Failure, ModeResult, idle_expired, io_failure, strerro
 use crate::io::crlf::Crlf;
 use crate::io::exec::ExecCommand;
 use crate::io::pump::{self, End, Rules};
-use crate::io::stdio::{self, LocalOutput};
+use crate::io::stdio::{self, CHUNK, LocalOutput};
 use crate::io::telnet::Telnet;
 use crate::mode::exec;
 use crate::net::admission::{Slots, admits};
-use crate::net::datagram::{Datagrams, Incoming, Outgoing};
+use crate::net::datagram::{Datagrams, GATHERING_READ, Incoming, Outgoing};
 use crate::net::resolve::show_addr;
 use crate::net::stream::{Endpoint, Stream};
 use crate::net::udp_socket::bind_udp;
@@ -451,6 +451,7 @@ async fn session<S: Datagrams>(
         quit_after: cfg.quit_timer(),
         linger: None,
         transforms: cfg.transforms(),
+        read_size: if gather { GATHERING_READ } else { CHUNK },
         progress: cfg.progress,
     };
     let stdin = rules.read_stdin.then(stdio::spawn_stdin);

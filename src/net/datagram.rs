@@ -6,7 +6,7 @@
 //! of the stream (a listener ignores it instead); an error the socket reports (an ICMP
 //! refusal) is a read or write error.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -45,7 +45,7 @@ pub trait Datagrams: std::os::fd::AsFd + Send + Sync + Sized + 'static {
     fn clear_error_readiness(&self);
     /// Receives one datagram into `buf`'s spare capacity without waiting (`WouldBlock` when
     /// nothing is queued).
-    fn try_recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
+    fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize>;
 
     /// An error the kernel holds for the socket (an ICMP refusal of a datagram already sent),
     /// asked of the kernel directly, whether or not the runtime has seen the socket wake.
@@ -58,7 +58,7 @@ impl Datagrams for UdpSocket {
     fn poll_send(&self, cx: &mut Context<'_>, datagram: &[u8]) -> Poll<io::Result<usize>> {
         UdpSocket::poll_send(self, cx, datagram)
     }
-    fn try_recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+    fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
         UdpSocket::try_recv_buf(self, buf)
     }
     async fn readable_or_error(&self) -> io::Result<Ready> {
@@ -75,7 +75,7 @@ impl Datagrams for UnixDatagram {
     fn poll_send(&self, cx: &mut Context<'_>, datagram: &[u8]) -> Poll<io::Result<usize>> {
         UnixDatagram::poll_send(self, cx, datagram)
     }
-    fn try_recv_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+    fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
         UnixDatagram::try_recv_buf(self, buf)
     }
     async fn readable_or_error(&self) -> io::Result<Ready> {
@@ -88,11 +88,13 @@ impl Datagrams for UnixDatagram {
     }
 }
 
-/// Room reserved for each receive: more than the largest datagram, so none is cut.
+/// Room needed for each receive: more than the largest datagram, so none is cut.
 const DATAGRAM_ROOM: usize = 1 << 16;
 /// Datagrams already queued behind one just received are taken with it, up to this many
 /// bytes: one hand-off to stdout for many datagrams costs less than one each.
 const GATHER_BYTES: usize = 256 << 10;
+/// The read size that lets one read of [`Incoming`] hold a whole gathering.
+pub const GATHERING_READ: usize = GATHER_BYTES + DATAGRAM_ROOM;
 
 /// The reading half: the peer's datagrams, in order, as one stream of bytes.
 pub struct Incoming<S> {
@@ -132,12 +134,11 @@ impl<S: Datagrams> Incoming<S> {
         self.seen_error.clone()
     }
 
-    /// Takes the datagrams already queued into `batch` without waiting, up to
-    /// [`GATHER_BYTES`]; an empty datagram or an error is kept for after them.
-    fn gather_queued(&mut self) {
-        while self.batch.len() < GATHER_BYTES {
-            self.batch.reserve(DATAGRAM_ROOM);
-            match self.socket.try_recv_buf(&mut self.batch) {
+    /// Takes the datagrams already queued into `buf` without waiting, while it has room for a
+    /// whole one, up to [`GATHER_BYTES`]; an empty datagram or an error is kept for after them.
+    fn gather_queued(&mut self, buf: &mut ReadBuf<'_>) {
+        while buf.filled().len() < GATHER_BYTES && buf.remaining() >= DATAGRAM_ROOM {
+            match self.socket.try_recv_buf(buf) {
                 Ok(0) if !self.empty_ends => {}
                 Ok(0) => return self.after = Some(Ok(())),
                 Ok(_) => {}
@@ -147,32 +148,49 @@ impl<S: Datagrams> Incoming<S> {
         }
     }
 
-    /// Reads what is received (and gathered), waiting for a datagram when there is none.
+    /// Hands over what `batch` holds, as much as `buf` takes.
+    fn hand_over_batch(&mut self, buf: &mut ReadBuf<'_>) {
+        let n = self.batch.len().min(buf.remaining());
+        buf.put_slice(&self.batch[..n]);
+        self.batch.advance(n);
+    }
+
+    /// Reads the next datagram (and, gathering, those queued behind it) into `buf`, waiting
+    /// when none is queued. A datagram goes straight into `buf` when it has room for any
+    /// datagram, else through `batch`, so none is ever cut.
     fn poll_datagrams(
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if !self.batch.is_empty() {
+            self.hand_over_batch(buf);
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(after) = self.after.take() {
+            return Poll::Ready(after);
+        }
         loop {
-            if !self.batch.is_empty() {
-                let n = self.batch.len().min(buf.remaining());
-                buf.put_slice(&self.batch[..n]);
-                self.batch.advance(n);
-                return Poll::Ready(Ok(()));
-            }
-            if let Some(after) = self.after.take() {
-                return Poll::Ready(after);
-            }
-            self.batch.reserve(if self.gather {
-                GATHER_BYTES + DATAGRAM_ROOM
+            let direct = buf.remaining() >= DATAGRAM_ROOM;
+            let received = if direct {
+                self.socket.try_recv_buf(buf)
             } else {
-                DATAGRAM_ROOM
-            });
-            match self.socket.try_recv_buf(&mut self.batch) {
+                self.batch.reserve(DATAGRAM_ROOM);
+                self.socket.try_recv_buf(&mut self.batch)
+            };
+            match received {
                 Ok(0) if self.empty_ends => return Poll::Ready(Ok(())),
                 Ok(0) => {}
-                Ok(_) if self.gather => self.gather_queued(),
-                Ok(_) => {}
+                Ok(_) if !direct => {
+                    self.hand_over_batch(buf);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(_) => {
+                    if self.gather {
+                        self.gather_queued(buf);
+                    }
+                    return Poll::Ready(Ok(()));
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let socket = self.socket.clone();
                     let waiting = self.waiting.get_or_insert_with(|| {
