@@ -201,6 +201,18 @@ mod tests {
         }
     }
 
+    /// A TCP listener's mode, for comparisons.
+    fn tcp_listener(kind: ListenKind, endpoints: &[&str]) -> Mode {
+        Mode::Listen {
+            kind,
+            endpoints: endpoints
+                .iter()
+                .map(|e| Endpoint::Ip(e.parse().unwrap()))
+                .collect(),
+            transport: Transport::Stream,
+        }
+    }
+
     fn err(line: &str) -> String {
         build_line(line).unwrap_err()
     }
@@ -216,11 +228,7 @@ mod tests {
         let cfg = build_line("ncat -l 2130706433").unwrap();
         assert_eq!(
             cfg.mode,
-            Mode::Listen {
-                kind: ListenKind::Single,
-                endpoints: vec![Endpoint::Ip("127.0.0.1:31337".parse().unwrap())],
-                transport: Transport::Stream
-            }
+            tcp_listener(ListenKind::Single, &["127.0.0.1:31337"])
         );
         let cfg = build_line("ncat -l 12345").unwrap();
         assert!(matches!(&cfg.mode, Mode::Listen { endpoints, .. }
@@ -228,11 +236,7 @@ mod tests {
         let cfg = build_line("ncat -l -p 9000 2130706433").unwrap();
         assert_eq!(
             cfg.mode,
-            Mode::Listen {
-                kind: ListenKind::Single,
-                endpoints: vec![Endpoint::Ip("127.0.0.1:9000".parse().unwrap())],
-                transport: Transport::Stream
-            }
+            tcp_listener(ListenKind::Single, &["127.0.0.1:9000"])
         );
     }
 
@@ -241,37 +245,19 @@ mod tests {
         let cfg = build_line("ncat -l 8080").unwrap();
         assert_eq!(
             cfg.mode,
-            Mode::Listen {
-                kind: ListenKind::Single,
-                endpoints: vec![
-                    Endpoint::Ip("[::]:8080".parse().unwrap()),
-                    Endpoint::Ip("0.0.0.0:8080".parse().unwrap())
-                ],
-                transport: Transport::Stream
-            }
+            tcp_listener(ListenKind::Single, &["[::]:8080", "0.0.0.0:8080"])
         );
         let cfg = build_line("ncat -l 127.0.0.1").unwrap();
         assert_eq!(
             cfg.mode,
-            Mode::Listen {
-                kind: ListenKind::Single,
-                endpoints: vec![Endpoint::Ip("127.0.0.1:31337".parse().unwrap())],
-                transport: Transport::Stream
-            }
+            tcp_listener(ListenKind::Single, &["127.0.0.1:31337"])
         );
         let cfg = build_line("ncat -4 --broker 9000").unwrap();
         assert_eq!(cfg.listen_kind(), Some(ListenKind::Broker));
         let cfg = build_line("ncat 127.0.0.1").unwrap();
         assert!(matches!(cfg.mode, Mode::Connect { port: 31337, .. }));
         let cfg = build_line("ncat -lk -p 0 -6").unwrap();
-        assert_eq!(
-            cfg.mode,
-            Mode::Listen {
-                kind: ListenKind::KeepOpen,
-                endpoints: vec![Endpoint::Ip("[::]:0".parse().unwrap())],
-                transport: Transport::Stream
-            }
-        );
+        assert_eq!(cfg.mode, tcp_listener(ListenKind::KeepOpen, &["[::]:0"]));
     }
 
     #[test]

@@ -54,39 +54,30 @@ pub trait Datagrams: std::os::fd::AsFd + Send + Sync + Sized + 'static {
     }
 }
 
-impl Datagrams for UdpSocket {
-    fn poll_send(&self, cx: &mut Context<'_>, datagram: &[u8]) -> Poll<io::Result<usize>> {
-        UdpSocket::poll_send(self, cx, datagram)
-    }
-    fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        UdpSocket::try_recv_buf(self, buf)
-    }
-    async fn readable_or_error(&self) -> io::Result<Ready> {
-        self.ready(Interest::READABLE | Interest::ERROR).await
-    }
-    fn clear_error_readiness(&self) {
-        let _ = self.try_io(Interest::ERROR, || {
-            Err::<(), _>(io::ErrorKind::WouldBlock.into())
-        });
-    }
+/// The two socket types have the same inherent methods under the same names.
+macro_rules! datagram_socket {
+    ($socket:ty) => {
+        impl Datagrams for $socket {
+            fn poll_send(&self, cx: &mut Context<'_>, datagram: &[u8]) -> Poll<io::Result<usize>> {
+                <$socket>::poll_send(self, cx, datagram)
+            }
+            fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+                <$socket>::try_recv_buf(self, buf)
+            }
+            async fn readable_or_error(&self) -> io::Result<Ready> {
+                self.ready(Interest::READABLE | Interest::ERROR).await
+            }
+            fn clear_error_readiness(&self) {
+                let _ = self.try_io(Interest::ERROR, || {
+                    Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                });
+            }
+        }
+    };
 }
 
-impl Datagrams for UnixDatagram {
-    fn poll_send(&self, cx: &mut Context<'_>, datagram: &[u8]) -> Poll<io::Result<usize>> {
-        UnixDatagram::poll_send(self, cx, datagram)
-    }
-    fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        UnixDatagram::try_recv_buf(self, buf)
-    }
-    async fn readable_or_error(&self) -> io::Result<Ready> {
-        self.ready(Interest::READABLE | Interest::ERROR).await
-    }
-    fn clear_error_readiness(&self) {
-        let _ = self.try_io(Interest::ERROR, || {
-            Err::<(), _>(io::ErrorKind::WouldBlock.into())
-        });
-    }
-}
+datagram_socket!(UdpSocket);
+datagram_socket!(UnixDatagram);
 
 /// Room needed for each receive: more than the largest datagram, so none is cut.
 const DATAGRAM_ROOM: usize = 1 << 16;
