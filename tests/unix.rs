@@ -216,3 +216,23 @@ fn exec_over_unix_datagrams() {
     let n = peer.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"got ping UDP\n");
 }
+
+/// A datagram listener still delivers what a sender sent when the sender's socket is gone by
+/// the time the listener reads it (a client that sent and quit at once).
+#[test]
+fn a_datagram_from_a_sender_already_gone_is_delivered() {
+    use std::os::unix::net::UnixDatagram;
+    let listen_path = SocketPath::new("dgram-gone-listener");
+    let sender_path = SocketPath::new("dgram-gone-sender");
+    let listener = Proc::listen_ready(&["-v", "-l", "-U", "-u", listen_path.as_str()]);
+    let pid = listener.child.id() as i32;
+    // SAFETY: signalling our own child: stopped, it reads nothing until the sender is gone.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let sender = UnixDatagram::bind(&sender_path.0).unwrap();
+    sender.send_to(b"abc\n", &listen_path.0).unwrap();
+    drop(sender);
+    std::fs::remove_file(&sender_path.0).unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    assert_eq!(listener.wait_stdout_len(4), b"abc\n");
+}

@@ -129,8 +129,8 @@ fn check_in_order(cli: &Cli, steps: &mut Vec<Step>) -> Result<Checked, Failure> 
         steps.push(Step::Notice(crate::cli::version_line()));
     }
     zero_io_checks(cli, listen, early.has_exec)?;
-    let (proxy, proxy_server) = proxy_options(cli, listen, lookup, steps)?;
-    if proxy.is_some() && cli.zero_io && cli.udp {
+    let proxy = proxy_options(cli, listen, lookup, steps)?;
+    if proxy.is_client() && cli.zero_io && cli.udp {
         return Err(fatal("-z is not supported with --proxy and -u."));
     }
     source_address(cli, listen, lookup, steps)?;
@@ -151,13 +151,13 @@ fn check_in_order(cli: &Cli, steps: &mut Vec<Step>) -> Result<Checked, Failure> 
             ports: DEFAULT_PORT..=DEFAULT_PORT,
         },
         None => {
-            let default_port = proxy_server.map_or(DEFAULT_PORT, ProxyKind::default_port);
-            let resolve = proxy.is_none().then_some(lookup);
+            let default_port = proxy.server().map_or(DEFAULT_PORT, ProxyKind::default_port);
+            let resolve = (!proxy.is_client()).then_some(lookup);
             ip_target(cli, listen, resolve, default_port, steps)?
         }
     };
     let (mode, tls) = if listen {
-        let kind = listen_kind(cli, proxy_server, early.has_exec)?;
+        let kind = listen_kind(cli, proxy.server(), early.has_exec)?;
         if kind == ListenKind::Single && cli.max_conns.is_some() {
             steps.push(Step::Notice(
                 "Ncat: Warning: Maximum connections ignored, since it does not take effect without -k or --broker."
@@ -172,7 +172,7 @@ fn check_in_order(cli: &Cli, steps: &mut Vec<Step>) -> Result<Checked, Failure> 
         (connect_mode(cli, unix_path, &target)?, tls)
     };
     Ok(Checked {
-        config: assemble(cli, early, mode, proxy, family),
+        config: assemble(cli, early, mode, proxy.into_client(), family),
         listen_host: target.host.filter(|_| listen),
         port: *target.ports.start(),
         tls,
@@ -401,15 +401,43 @@ fn proxy_auth(cli: &Cli) -> Option<String> {
         .or_else(|| std::env::var("NCAT_PROXY_AUTH").ok())
 }
 
+/// What the `--proxy*` options make of this run.
+enum ProxyRole {
+    None,
+    /// `--proxy`: a client reaching its target through proxies.
+    Client(ProxyOptions),
+    /// `-l --proxy-type`: a proxy server.
+    Server(ProxyKind),
+}
+
+impl ProxyRole {
+    fn is_client(&self) -> bool {
+        matches!(self, ProxyRole::Client(_))
+    }
+
+    fn server(&self) -> Option<ProxyKind> {
+        match self {
+            ProxyRole::Server(kind) => Some(*kind),
+            _ => None,
+        }
+    }
+
+    fn into_client(self) -> Option<ProxyOptions> {
+        match self {
+            ProxyRole::Client(options) => Some(options),
+            _ => None,
+        }
+    }
+}
+
 /// The `--proxy*` options in Ncat's order: the type, the proxy's address (resolved by a step),
-/// then the combination with `-l`. Returns the client settings (the first proxy's addresses
-/// still to fill in), and the kind of proxy server this is, if it is one.
+/// then the combination with `-l`. A client's first proxy's addresses are still to fill in.
 fn proxy_options(
     cli: &Cli,
     listen: bool,
     lookup: Lookup,
     steps: &mut Vec<Step>,
-) -> Result<(Option<ProxyOptions>, Option<ProxyKind>), Failure> {
+) -> Result<ProxyRole, Failure> {
     let dns = cli
         .proxy_dns
         .as_deref()
@@ -418,13 +446,13 @@ fn proxy_options(
         .unwrap_or_default();
     let Some(address) = cli.proxy.first() else {
         return match cli.proxy_type.first() {
-            None => Ok((None, None)),
+            None => Ok(ProxyRole::None),
             Some(_) if !listen => Err(fatal(
                 "Proxy type (--proxy-type) specified without proxy address (--proxy).",
             )),
             // The SOCKS server is an extension: Ncat's speaks only HTTP.
             Some(t) => match ProxyKind::parse(t) {
-                Ok(kind) => Ok((None, Some(kind))),
+                Ok(kind) => Ok(ProxyRole::Server(kind)),
                 Err(_) => Err(fatal(format!(
                     "Invalid proxy type \"{t}\"; the proxy server speaks \"http\", \"socks4\" and \"socks5\"."
                 ))),
@@ -457,7 +485,7 @@ fn proxy_options(
         first_addrs: Vec::new(),
         dns,
     };
-    Ok((Some(options), None))
+    Ok(ProxyRole::Client(options))
 }
 
 /// `-s`: refused with `-l`; with `-U` it is a path (see `unix_source`), else a name resolved

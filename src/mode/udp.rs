@@ -1,11 +1,13 @@
-//! `-u`: UDP in connect mode and in single-peer listen mode.
+//! `-u`: UDP (and `-U -u` Unix datagram sockets) in connect mode and in listen mode.
 //!
-//! Each stdin read becomes one datagram (reads over the UDP maximum are cut into datagrams of
-//! at most 65,507 bytes); each datagram received goes to stdout whole, up to 64 KiB (Ncat 7.93
-//! truncates at 8 KiB). Connect mode ends at stdin EOF (or `-q` later), at an empty datagram from
-//! the peer, or with `Connection refused.` when the peer's port is closed (ICMP). The listener
-//! serves the first peer that sends a datagram and then only that peer; its stdin ending does
-//! not end it (as in Ncat 7.93).
+//! One peer's session (connect mode, the single-peer listener) is the pump over a connected
+//! socket (`net::datagram`): each stdin read becomes one datagram (reads over the UDP maximum
+//! are cut into datagrams of at most 65,507 bytes); each datagram received goes to stdout whole,
+//! up to 64 KiB (Ncat 7.93 truncates at 8 KiB). Connect mode ends at stdin EOF (or `-q` later),
+//! at an empty datagram from the peer, or with `Connection refused.` when the peer's port is
+//! closed (ICMP). The listener serves the first peer that sends a datagram and then only that
+//! peer; its stdin ending does not end it (as in Ncat 7.95). `-l -k` tells many peers apart
+//! itself.
 
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -371,8 +373,12 @@ pub async fn listen_unix(cfg: &Config, path: &Path) -> ModeResult {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     tracing::info!("Connection from {}.", peer_path.display());
-    if !peer_path.as_os_str().is_empty() {
-        socket.connect(&peer_path).map_err(io_failure)?;
+    // A sender whose socket is already gone (a client that sent and quit) is served as an
+    // unnamed one: what it sent is still delivered; nothing can be sent back.
+    if !peer_path.as_os_str().is_empty()
+        && let Err(e) = socket.connect(&peer_path)
+    {
+        tracing::debug!("cannot answer {}: {}", peer_path.display(), strerror(&e));
     }
     let first = Bytes::copy_from_slice(&buf[..n]);
     if let Some(cmd) = &cfg.exec {
