@@ -12,4 +12,5 @@ pub mod pump;
 pub mod session_log;
 pub mod stdio;
 pub mod telnet;
+pub mod transform;
 pub mod tunnel;

@@ -32,12 +32,11 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::io::crlf::Crlf;
 use crate::io::kernel_copy::{self, CopyError};
 use crate::io::progress::Progress;
 use crate::io::session_log::SessionLog;
 use crate::io::stdio::{self, LocalInput, LocalOutput};
-use crate::io::telnet::Telnet;
+use crate::io::transform::{self, FromPeer, IdleClock, ToPeers};
 use crate::net::stream::Stream;
 
 /// A linger that never gives up on the local side.
@@ -140,9 +139,8 @@ pub struct Outcome {
 struct Counters {
     sent: AtomicU64,
     received: AtomicU64,
-    started: tokio::time::Instant,
-    /// Milliseconds from `started` to the last read either way (for `-i`).
-    last_read_ms: AtomicU64,
+    /// The last read either way (for `-i`).
+    idle: IdleClock,
 }
 
 impl Counters {
@@ -150,14 +148,8 @@ impl Counters {
         Counters {
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
-            started: tokio::time::Instant::now(),
-            last_read_ms: AtomicU64::new(0),
+            idle: IdleClock::default(),
         }
-    }
-
-    fn note_read(&self) {
-        let ms = self.started.elapsed().as_millis() as u64;
-        self.last_read_ms.store(ms, Ordering::Relaxed);
     }
 
     fn totals(&self) -> (u64, u64) {
@@ -165,10 +157,6 @@ impl Counters {
             self.sent.load(Ordering::Relaxed),
             self.received.load(Ordering::Relaxed),
         )
-    }
-
-    fn last_read(&self) -> tokio::time::Instant {
-        self.started + Duration::from_millis(self.last_read_ms.load(Ordering::Relaxed))
     }
 }
 
@@ -311,7 +299,7 @@ async fn upstream<W: AsyncWrite + Unpin>(
     counters: &Counters,
     log: &SessionLog,
 ) -> End {
-    let mut crlf = rules.transforms.crlf.then(Crlf::default);
+    let mut to_peer = ToPeers::new(rules.transforms.crlf);
     loop {
         let chunk = tokio::select! {
             biased;
@@ -329,16 +317,12 @@ async fn upstream<W: AsyncWrite + Unpin>(
             Some(Err(e)) => return End::StdinFailed(e),
             None => break,
         };
-        counters.note_read();
-        if let Some(delay) = rules.transforms.delay {
-            tokio::time::sleep(delay).await;
-        }
+        counters.idle.touch();
+        transform::pause(rules.transforms.delay).await;
         if !rules.send_stdin {
             continue;
         }
-        if let Some(crlf) = crlf.as_mut() {
-            chunk = crlf.apply(&chunk);
-        }
+        chunk = to_peer.convert(chunk);
         log.record(&chunk);
         if let Err(e) = writer.write_all(&chunk).await {
             return End::WriteFailed(e);
@@ -363,7 +347,7 @@ async fn downstream<R: AsyncRead + Unpin>(
     counters: &Counters,
     log: &SessionLog,
 ) -> End {
-    let mut telnet = rules.transforms.telnet.then(Telnet::default);
+    let mut from_peer = FromPeer::new(rules.transforms.telnet);
     let mut buf = BytesMut::new();
     let end = loop {
         buf.reserve(rules.read_size);
@@ -371,19 +355,12 @@ async fn downstream<R: AsyncRead + Unpin>(
             Ok(0) => break End::RemoteClosed,
             Ok(n) => {
                 counters.received.fetch_add(n as u64, Ordering::Relaxed);
-                counters.note_read();
-                let mut chunk = buf.split().freeze();
-                log.record(&chunk);
-                if let Some(telnet) = telnet.as_mut() {
-                    let answer;
-                    (chunk, answer) = telnet.strip(&chunk);
-                    if !answer.is_empty() {
-                        let _ = answer_tx.send(answer);
-                    }
+                counters.idle.touch();
+                let (chunk, answer) = from_peer.take(buf.split().freeze(), log);
+                if !answer.is_empty() {
+                    let _ = answer_tx.send(answer);
                 }
-                if let Some(delay) = rules.transforms.delay {
-                    tokio::time::sleep(delay).await;
-                }
+                transform::pause(rules.transforms.delay).await;
                 if rules.print_remote && stdout.write(chunk).await.is_err() {
                     return End::OutputGone;
                 }
@@ -436,13 +413,10 @@ async fn drive(
                     break End::RemoteClosed;
                 }
             }
-            _ = tokio::time::sleep_until(counters.last_read() + rules.transforms.idle.unwrap_or_default()),
+            _ = counters.idle.expired(rules.transforms.idle.unwrap_or_default()),
                 if rules.transforms.idle.is_some() =>
             {
-                let idle = rules.transforms.idle.unwrap_or_default();
-                if counters.last_read().elapsed() >= idle {
-                    break End::IdleTimeout(idle);
-                }
+                break End::IdleTimeout(rules.transforms.idle.unwrap_or_default());
             }
             _ = tokio::time::sleep_until(quit_at.unwrap_or_else(tokio::time::Instant::now)),
                 if quit_at.is_some() =>

@@ -42,10 +42,9 @@ use tokio::time::Instant;
 
 use crate::config::ListenKind;
 use crate::io::chat::LineFramer;
-use crate::io::crlf::Crlf;
 use crate::io::session_log::SessionLog;
 use crate::io::stdio::{CHUNK, LocalInput, LocalOutput};
-use crate::io::telnet::Telnet;
+use crate::io::transform::{self, FromPeer, IdleClock, ToPeers};
 use crate::net::access::AccessList;
 
 /// The ID the listener's stdin speaks as (`<user0>` in chat); no client has it, as client IDs
@@ -144,10 +143,8 @@ pub struct Hub {
     console: Option<Arc<Client>>,
     /// Asks the listener to end the program with this status.
     exit: mpsc::UnboundedSender<ModeResult>,
-    started: Instant,
-    /// Milliseconds from `started` to the last event (a client's data, stdin data, a new
-    /// connection), for `-i`.
-    last_event_ms: AtomicU64,
+    /// The last event (a client's data, stdin data, a new connection), for `-i`.
+    idle: IdleClock,
     /// Messages queued since the last load check.
     deliveries: AtomicU64,
     /// Set while the hub delivers more than [`BUSY_RATE`] messages a second.
@@ -177,8 +174,7 @@ impl Hub {
             stdout,
             console,
             exit,
-            started: Instant::now(),
-            last_event_ms: AtomicU64::new(0),
+            idle: IdleClock::default(),
             deliveries: AtomicU64::new(0),
             busy: std::sync::atomic::AtomicBool::new(false),
         })
@@ -197,8 +193,7 @@ impl Hub {
 
     /// Records activity for the idle timer.
     fn touch(&self) {
-        let ms = self.started.elapsed().as_millis() as u64;
-        self.last_event_ms.store(ms, Ordering::Relaxed);
+        self.idle.touch();
     }
 
     /// Resolves once `idle` has passed with clients connected and nothing happening
@@ -209,13 +204,9 @@ impl Hub {
             if population.wait_for(|n| *n > 0).await.is_err() {
                 return std::future::pending().await;
             }
-            let last =
-                self.started + Duration::from_millis(self.last_event_ms.load(Ordering::Relaxed));
             tokio::select! {
-                _ = tokio::time::sleep_until(last + idle) => {
-                    let last = self.started
-                        + Duration::from_millis(self.last_event_ms.load(Ordering::Relaxed));
-                    if *self.population.borrow() > 0 && last.elapsed() >= idle {
+                _ = self.idle.expired(idle) => {
+                    if *self.population.borrow() > 0 {
                         return;
                     }
                 }
@@ -288,7 +279,7 @@ impl Hub {
         let mut framer = self
             .is_chat()
             .then(|| LineFramer::new(client.id, self.settings.chat_utf8));
-        let mut telnet = self.settings.telnet.then(Telnet::default);
+        let mut from_peer = FromPeer::new(self.settings.telnet);
         // Allocated only while the client is sending, so idle clients cost no buffer.
         let mut buf = BytesMut::new();
         loop {
@@ -313,25 +304,19 @@ impl Hub {
                         continue;
                     }
                     self.touch();
-                    self.settings.log.record(&buf);
-                    if let Some(delay) = self.settings.delay {
-                        tokio::time::sleep(delay).await;
-                    }
-                    let data = if let Some(telnet) = telnet.as_mut() {
-                        // Answers go back to this client only; the rest is its data.
-                        let (data, answer) = telnet.strip(&buf);
-                        buf.clear();
-                        if !answer.is_empty() {
-                            self.enqueue(client, Bytes::from(answer));
-                        }
-                        data
-                    } else if n < COPY_BELOW {
+                    let chunk = if n < COPY_BELOW {
                         let small = Bytes::copy_from_slice(&buf);
                         buf.clear();
                         small
                     } else {
                         buf.split().freeze()
                     };
+                    let (data, answer) = from_peer.take(chunk, &self.settings.log);
+                    // Answers go back to this client only; the rest is its data.
+                    if !answer.is_empty() {
+                        self.enqueue(client, Bytes::from(answer));
+                    }
+                    transform::pause(self.settings.delay).await;
                     match (self.settings.kind, framer.as_mut()) {
                         (ListenKind::KeepOpen, _) => {
                             if let Some(stdout) = &self.stdout
@@ -595,7 +580,7 @@ impl Hub {
         let mut framer = self
             .is_chat()
             .then(|| LineFramer::new(0, self.settings.chat_utf8));
-        let mut crlf = self.settings.crlf.then(Crlf::default);
+        let mut to_peers = ToPeers::new(self.settings.crlf);
         let mut population = self.population.subscribe();
         loop {
             if population.wait_for(|n| *n > 0).await.is_err() {
@@ -621,9 +606,7 @@ impl Hub {
             if self.settings.recv_only {
                 continue;
             }
-            if let Some(crlf) = crlf.as_mut() {
-                data = crlf.apply(&data);
-            }
+            data = to_peers.convert(data);
             match framer.as_mut() {
                 Some(framer) => {
                     let mut out = BytesMut::new();

@@ -20,11 +20,10 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::error::{Ended, Failure, ModeResult, idle_expired, io_failure, strerror};
-use crate::io::crlf::Crlf;
 use crate::io::exec::ExecCommand;
 use crate::io::pump::{self, End, Rules};
 use crate::io::stdio::{self, CHUNK, LocalOutput};
-use crate::io::telnet::Telnet;
+use crate::io::transform::{self, FromPeer, IdleClock, ToPeers};
 use crate::mode::exec;
 use crate::net::admission::{Slots, admits};
 use crate::net::datagram::{Datagrams, GATHERING_READ, Incoming, Outgoing};
@@ -205,38 +204,33 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
     // --recv-only never touches stdin (Ncat 7.991).
     let mut stdin = (!cfg.recv_only).then(stdio::spawn_stdin);
     let mut quit_at: Option<Instant> = None;
-    let mut crlf = cfg.crlf.then(Crlf::default);
+    let mut to_peers = ToPeers::new(cfg.crlf);
     let mut peers = Peers::new();
     let mut buf = vec![0u8; 1 << 16];
-    let mut last_event = Instant::now();
+    let idle = IdleClock::default();
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             (index, received) = first_datagram(&sockets, &mut buf, false) => {
                 let (n, peer) = received.map_err(io_failure)?;
-                last_event = Instant::now();
-                cfg.log.record(&buf[..n]);
+                idle.touch();
+                let datagram = Bytes::copy_from_slice(&buf[..n]);
                 let Some(known) = note_peer(cfg, &mut peers, peer, index) else {
+                    cfg.log.record(&datagram);
                     continue;
                 };
-                let mut data = Bytes::copy_from_slice(&buf[..n]);
-                if let Some(telnet) = known.telnet.as_mut() {
-                    let answer;
-                    (data, answer) = telnet.strip(&data);
-                    if !answer.is_empty() {
-                        let _ = sockets[index].send_to(&answer, peer).await;
-                    }
+                let (data, answer) = known.from_peer.take(datagram, &cfg.log);
+                if !answer.is_empty() {
+                    let _ = sockets[index].send_to(&answer, peer).await;
                 }
-                if let Some(delay) = cfg.delay {
-                    tokio::time::sleep(delay).await;
-                }
+                transform::pause(cfg.delay).await;
                 if !data.is_empty() && stdout.write(data).await.is_err() {
                     return Ok(Ended::Normally);
                 }
             }
             chunk = async { stdin.as_mut()?.recv().await }, if stdin.is_some() && !peers.is_empty() => {
-                last_event = Instant::now();
-                let mut data = match chunk {
+                idle.touch();
+                let data = match chunk {
                     Some(Ok(data)) => data,
                     // As in Ncat, a stdin that cannot be read ends the listener with status 1.
                     Some(Err(_)) => return Ok(Ended::Quietly),
@@ -253,24 +247,19 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
                 if cfg.recv_only {
                     continue;
                 }
-                if let Some(crlf) = crlf.as_mut() {
-                    data = crlf.apply(&data);
-                }
-                send_to_all(cfg, &sockets, &peers, &data).await;
+                send_to_all(cfg, &sockets, &peers, &to_peers.convert(data)).await;
             }
             _ = tokio::time::sleep_until(quit_at.unwrap_or_else(Instant::now)), if quit_at.is_some() => {
                 // Ncat reuses its idle timer for -q: its message and status.
                 return Err(Failure::Fatal(idle_expired(cfg.quit_timer().unwrap_or_default())));
             }
-            _ = sweep.tick() => {
-                peers.retain(|_, known| known.seen.elapsed() < PEER_IDLE);
-                if let Some(idle) = cfg.idle_timeout
-                    && !peers.is_empty()
-                    && last_event.elapsed() >= idle
-                {
-                    return Err(Failure::Fatal(idle_expired(idle)));
-                }
+            // -i runs only while some peer is known.
+            _ = idle.expired(cfg.idle_timeout.unwrap_or_default()),
+                if cfg.idle_timeout.is_some() && !peers.is_empty() =>
+            {
+                return Err(Failure::Fatal(idle_expired(cfg.idle_timeout.unwrap_or_default())));
             }
+            _ = sweep.tick() => peers.retain(|_, known| known.seen.elapsed() < PEER_IDLE),
         }
     }
     let _ = stdout.close().await;
@@ -283,8 +272,8 @@ struct Peer {
     index: usize,
     /// When it was last heard from.
     seen: Instant,
-    /// `-t`: its Telnet negotiation state.
-    telnet: Option<Telnet>,
+    /// Its `-t` state.
+    from_peer: FromPeer,
 }
 
 type Peers = HashMap<SocketAddr, Peer>;
@@ -305,7 +294,7 @@ fn note_peer<'a>(
     let known = peers.entry(peer).or_insert_with(|| Peer {
         index,
         seen: Instant::now(),
-        telnet: cfg.telnet.then(Telnet::default),
+        from_peer: FromPeer::new(cfg.telnet),
     });
     known.index = index;
     known.seen = Instant::now();
