@@ -162,6 +162,15 @@ impl Config {
         }
     }
 
+    /// The same over datagrams (UDP, DTLS, Unix datagram sockets), where without `-q` a client
+    /// ends at stdin's EOF and a listener goes on (Ncat 7.95, nmap#2685).
+    pub fn ends_at_stdin_eof_over_datagrams(&self, listening: bool) -> bool {
+        match self.quit_after {
+            None => !listening,
+            Some(_) => self.ends_at_stdin_eof(),
+        }
+    }
+
     /// `-q TIME` with TIME above zero: how long a session lasts after stdin's EOF. It then
     /// ends as an idle timeout does (Ncat reuses that timer: its message and status).
     pub fn quit_timer(&self) -> Option<Duration> {

@@ -108,6 +108,15 @@ fn human(bytes: f64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// The `-v` closing line of a client session (and of each `-z` probe): its totals and how
+/// long it took.
+pub fn log_totals(sent: u64, received: u64, took: Duration) {
+    tracing::info!(
+        "{sent} bytes sent, {received} bytes received in {:.2} seconds.",
+        took.as_secs_f64()
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

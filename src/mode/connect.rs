@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::error::{Ended, Failure, ModeResult, idle_expired, io_failure};
+use crate::io::progress;
 use crate::io::pump::{self, End, Rules, UNTIL_LOCAL_EOF};
 use crate::io::stdio;
 use crate::mode::{exec, udp};
@@ -42,9 +43,8 @@ pub enum Target<'a> {
 
 pub async fn run(cfg: &Config, target: Target<'_>) -> ModeResult {
     let started = Instant::now();
-    // A datagram client ends at stdin's EOF unless -q says otherwise, as a UDP client does.
     let ends_at_stdin_eof = match target {
-        Target::Dtls { .. } => cfg.ends_at_stdin_eof() || cfg.quit_after.is_none(),
+        Target::Dtls { .. } => cfg.ends_at_stdin_eof_over_datagrams(false),
         _ => cfg.ends_at_stdin_eof(),
     };
     let stream = match target {
@@ -94,12 +94,7 @@ pub async fn run(cfg: &Config, target: Target<'_>) -> ModeResult {
     let outcome = pump::run_stdio(stream, rules, &cfg.log).await;
     match outcome.end {
         End::RemoteClosed | End::StdinDone => {
-            tracing::info!(
-                "{} bytes sent, {} bytes received in {:.2} seconds.",
-                outcome.sent,
-                outcome.received,
-                started.elapsed().as_secs_f64()
-            );
+            progress::log_totals(outcome.sent, outcome.received, started.elapsed());
             Ok(Ended::Normally)
         }
         End::ReadFailed(e) | End::WriteFailed(e) | End::StdinFailed(e) => Err(io_failure(e)),

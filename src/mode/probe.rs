@@ -89,10 +89,7 @@ pub async fn run_unix(path: &Path) -> ModeResult {
 fn report(opened: Result<(), Failure>, started: Instant) -> bool {
     match opened {
         Ok(()) => {
-            tracing::info!(
-                "0 bytes sent, 0 bytes received in {:.2} seconds.",
-                started.elapsed().as_secs_f64()
-            );
+            crate::io::progress::log_totals(0, 0, started.elapsed());
             true
         }
         Err(failure) => {

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::error::{Ended, Failure, ModeResult, idle_expired, io_failure, strerror};
 use crate::io::exec::ExecCommand;
+use crate::io::progress;
 use crate::io::pump::{self, End, Rules};
 use crate::io::stdio::{self, CHUNK, LocalOutput};
 use crate::io::transform::{self, FromPeer, IdleClock, ToPeers};
@@ -70,7 +71,7 @@ pub async fn probe(
             None => {
                 any_open = true;
                 tracing::info!("UDP packet sent successfully");
-                log_totals(1, 0, started);
+                progress::log_totals(1, 0, started.elapsed());
             }
         }
     }
@@ -237,7 +238,7 @@ pub async fn listen_many(cfg: &Config, endpoints: &[Endpoint]) -> ModeResult {
                     // As for one peer: the listener goes on unless -q says otherwise.
                     None => {
                         stdin = None;
-                        if cfg.quit_after.is_some() && cfg.ends_at_stdin_eof() {
+                        if cfg.ends_at_stdin_eof_over_datagrams(true) {
                             break;
                         }
                         quit_at = cfg.quit_timer().map(|delay| Instant::now() + delay);
@@ -429,12 +430,6 @@ async fn session<S: Datagrams>(
     let reader = Incoming::new(socket.clone(), &first, !listening, gather);
     let seen_error = reader.seen_error();
     let writer = Outgoing(socket.clone());
-    // A UDP client quits at stdin's EOF unless -q says otherwise; a UDP listener goes on
-    // (Ncat 7.95, nmap#2685) unless -q says otherwise.
-    let end_on_stdin_eof = match cfg.quit_after {
-        None => !listening,
-        Some(_) => cfg.ends_at_stdin_eof(),
-    };
     let rules = Rules {
         read_stdin: !cfg.recv_only,
         send_stdin: true,
@@ -442,7 +437,7 @@ async fn session<S: Datagrams>(
         read_remote: !cfg.send_only || listening,
         print_remote: !cfg.send_only,
         shutdown_on_eof: false,
-        end_on_stdin_eof,
+        end_on_stdin_eof: cfg.ends_at_stdin_eof_over_datagrams(listening),
         quit_after: cfg.quit_timer(),
         linger: None,
         transforms: cfg.transforms(),
@@ -473,7 +468,7 @@ async fn session<S: Datagrams>(
         }
         End::RemoteClosed | End::StdinDone => {
             if !listening {
-                log_totals(outcome.sent, outcome.received, started);
+                progress::log_totals(outcome.sent, outcome.received, started.elapsed());
             }
             Ok(Ended::Normally)
         }
@@ -483,12 +478,4 @@ async fn session<S: Datagrams>(
         End::IdleTimeout(idle) if listening => Err(Failure::Fatal(idle_expired(idle))),
         End::IdleTimeout(idle) => Err(Failure::Network(idle_expired(idle))),
     }
-}
-
-/// The `-v` closing line of a client session.
-fn log_totals(sent: u64, received: u64, started: Instant) {
-    tracing::info!(
-        "{sent} bytes sent, {received} bytes received in {:.2} seconds.",
-        started.elapsed().as_secs_f64()
-    );
 }
