@@ -108,6 +108,7 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
         wait_while_moving(&shared.lines, done);
         cpu = Some(server.proc.cpu_now() - cpu_before);
     }
+    let peak_rss = server.proc.status_kib("VmHWM").map(|k| k / 1024.0);
     // Ending the server ends every reader.
     drop(server);
     drop(writers);
@@ -135,6 +136,7 @@ pub fn chat(target: &Target, clients: usize, rate: u64, lines: u64) -> Metrics {
         ),
         metric("reordered", tally.reordered as f64),
         metric("broker CPU s", cpu),
+        metric("broker peak RSS MiB", peak_rss),
     ]
 }
 

@@ -17,11 +17,17 @@
 //! when its queue has been full for the stall timeout and in that time the peer took no bytes.
 //! It took some if one of our writes to it completed, or if the kernel's count of bytes sent to
 //! it and not yet taken (`SIOCOUTQ`: unsent plus unacknowledged), sampled four times per stall
-//! timeout while a write waits, fell below its lowest value so far. Counting only our own
-//! write completions is not enough: with large autotuned socket buffers a socket can stay
-//! unwritable for seconds while its reader works steadily through it. A reader is seen as
-//! long as it frees about one segment (64 KiB on loopback, the MSS elsewhere) per stall
-//! timeout. After a drop the others resume at full speed.
+//! timeout while a write waits, fell below its lowest value so far or reached zero. Neither of
+//! our own measures is enough on its own:
+//! - write completions: with large autotuned socket buffers a socket can stay unwritable for
+//!   seconds while its reader works steadily through it;
+//! - our clock: in a join storm of thousands of clients one pass of the event loop over the
+//!   writers can take longer than the stall timeout, so a writer can sit unpolled, its queue
+//!   full, while its peer has long taken everything.
+//!
+//! A reader is seen as long as it frees enough of its receive buffer per stall timeout for its
+//! kernel to open the window again (a segment, 64 KiB on loopback; Linux waits for a sixteenth
+//! of a large autotuned buffer). After a drop the others resume at full speed.
 //!
 //! Every message is a `Bytes` shared by all its recipients: one allocation, no per-client copy.
 
@@ -424,9 +430,9 @@ impl Hub {
 
     /// Runs `operation` (a write or flush waiting on a full socket), giving up when the client's
     /// queue has been full and the peer has taken nothing for the stall timeout. Four times per
-    /// stall timeout the kernel's count of bytes the peer has not taken is compared with the
-    /// lowest seen: while our write waits, only the peer's reading can lower it. (The first
-    /// look only sets the baseline, so a write that waits briefly costs no extra system call.)
+    /// stall timeout the kernel is asked what the peer has not taken yet ([`PeerProgress`]):
+    /// our own clock alone proves nothing, as a busy event loop can leave a writer unpolled for
+    /// longer than the stall timeout while its peer reads everything it was sent.
     async fn unless_stalled<T>(
         &self,
         client: &Client,
@@ -435,7 +441,7 @@ impl Hub {
         operation: impl Future<Output = T>,
     ) -> Result<T, Leave> {
         let stall = self.settings.stall_timeout;
-        let mut lowest_unread: Option<usize> = None;
+        let mut peer = PeerProgress::default();
         tokio::pin!(operation);
         loop {
             let stalls_at = match client.outbox().full_since {
@@ -444,14 +450,13 @@ impl Hub {
             };
             let look = stalls_at.min(Instant::now() + stall / 4);
             tokio::select! {
+                // A write that can go on wins over a timer that fired at the same time.
+                biased;
                 result = &mut operation => return Ok(result),
                 _ = tokio::time::sleep_until(look) => {}
             }
-            if let Some(unread) = probe.unread() {
-                if lowest_unread.is_some_and(|lowest| unread < lowest) {
-                    *last_progress = Instant::now();
-                }
-                lowest_unread = Some(lowest_unread.map_or(unread, |lowest| lowest.min(unread)));
+            if peer.took_bytes(probe.unread()) {
+                *last_progress = Instant::now();
             }
             if let Some(since) = client.outbox().full_since
                 && Instant::now() >= since.max(*last_progress) + stall
@@ -641,6 +646,32 @@ impl Hub {
     }
 }
 
+/// What the kernel says of a peer while one of our writes to it waits: successive counts of the
+/// bytes sent to it that it has not taken (`SIOCOUTQ`). While the write waits, only the peer's
+/// reading lowers the count.
+#[derive(Default)]
+struct PeerProgress {
+    lowest_unread: Option<usize>,
+}
+
+impl PeerProgress {
+    /// Takes one count (`None` where the kernel cannot tell). The peer took bytes if the count
+    /// fell below the lowest so far, or if nothing is left untaken at all: the socket is then
+    /// writable, and only our own scheduling delays the write. The first count is otherwise a
+    /// baseline.
+    fn took_bytes(&mut self, unread: Option<usize>) -> bool {
+        let Some(unread) = unread else {
+            return false;
+        };
+        let took = unread == 0 || self.lowest_unread.is_some_and(|lowest| unread < lowest);
+        self.lowest_unread = Some(
+            self.lowest_unread
+                .map_or(unread, |lowest| lowest.min(unread)),
+        );
+        took
+    }
+}
+
 /// The connected clients by ID, and the IDs free for the next ones. Ncat numbers chat users by
 /// file descriptor, so a new client gets the lowest number not in use, from the first one; it
 /// is found in O(log n), not by a scan, so a burst of thousands of arrivals stays linear.
@@ -730,6 +761,100 @@ mod tests {
         registry.remove(&5);
         assert_eq!((registry.lowest_free_id(), registry.next), (5, 5));
         assert!(registry.gaps.is_empty());
+    }
+
+    #[test]
+    fn a_peer_took_bytes_when_its_count_falls_or_reaches_zero() {
+        let mut peer = PeerProgress::default();
+        assert!(!peer.took_bytes(None));
+        assert!(
+            !peer.took_bytes(Some(5000)),
+            "the first count is a baseline"
+        );
+        assert!(!peer.took_bytes(Some(5000)));
+        assert!(!peer.took_bytes(Some(7000)), "more queued is not progress");
+        assert!(peer.took_bytes(Some(4000)));
+        assert!(!peer.took_bytes(Some(4500)));
+        assert!(
+            PeerProgress::default().took_bytes(Some(0)),
+            "nothing left untaken"
+        );
+    }
+
+    fn test_hub(stall_timeout: Duration) -> Arc<Hub> {
+        let settings = Settings {
+            kind: ListenKind::Broker,
+            max_conns: 10,
+            stall_timeout,
+            send_only: false,
+            recv_only: false,
+            no_shutdown: false,
+            ends_at_stdin_eof: false,
+            quit_after: None,
+            first_id: 4,
+            crlf: false,
+            telnet: false,
+            chat_utf8: false,
+            chat_console: false,
+            delay: None,
+            log: Arc::default(),
+            access: Arc::default(),
+        };
+        Hub::new(settings, mpsc::unbounded_channel().0)
+    }
+
+    /// A connected loopback pair: our writing half, and the peer, which never reads. With
+    /// `fill`, the pair's buffers are filled first, so bytes stay unsent and unacknowledged.
+    fn stalled_pair(fill: bool) -> (WriteHalf, std::net::TcpStream) {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ours = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        if fill {
+            let chunk = vec![0u8; 65536];
+            while (&ours).write(&chunk).is_ok() {}
+        }
+        let ours = tokio::net::TcpStream::from_std(ours).unwrap();
+        (WriteHalf::Tcp(ours.into_split().1), peer)
+    }
+
+    /// Waits as the write loop does for a write that never completes, on a queue full since
+    /// long ago; the time each wait took until the hub gave up, if it did.
+    async fn wait_on_a_write_that_never_completes(fill: bool) -> Option<Duration> {
+        let stall = Duration::from_millis(200);
+        let hub = test_hub(stall);
+        let client = client(4);
+        client.outbox().full_since = Some(Instant::now() - 10 * stall);
+        let (writer, _peer) = stalled_pair(fill);
+        let started = Instant::now();
+        let mut last_progress = started;
+        let waited = hub.unless_stalled(
+            &client,
+            &mut last_progress,
+            writer.unread_probe(),
+            std::future::pending::<()>(),
+        );
+        match tokio::time::timeout(50 * stall, waited).await {
+            Ok(Err(Leave::Stalled)) => Some(started.elapsed()),
+            _ => None,
+        }
+    }
+
+    /// Our clock alone drops nobody: a peer that has taken everything it was sent is not
+    /// stalled, however long our own write waits (a writer left unpolled by a busy hub).
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_took_everything_is_never_stalled() {
+        assert_eq!(wait_on_a_write_that_never_completes(false).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_takes_nothing_is_stalled_after_the_timeout() {
+        let waited = wait_on_a_write_that_never_completes(true).await;
+        assert!(
+            waited.is_some_and(|w| w >= Duration::from_millis(200)),
+            "{waited:?}"
+        );
     }
 
     proptest::proptest! {
