@@ -1,7 +1,8 @@
 //! Side-by-side benchmark of this ncat against Ncat (`/usr/bin/ncat`, when installed), on
 //! loopback. Every scenario runs the targets round after round, each first in turn (A B, B A,
 //! ...), checks that every byte arrived intact, and prints medians and the ratio of this ncat
-//! to Ncat.
+//! to Ncat; integrity columns (lost, reordered, intact, joined, ...) show the worst round
+//! instead, and every round's figures go to stderr.
 //!
 //! ```text
 //! cargo bench --bench compare                         # every scenario, 3 rounds
@@ -111,7 +112,13 @@ fn compare(title: &str, opts: &Options, targets: &[Target], scenario: impl Fn(&T
         }
         for i in order {
             eprintln!("   round {} {}", round + 1, targets[i].label);
-            results[i].push(scenario(&targets[i]));
+            let metrics = scenario(&targets[i]);
+            let shown: Vec<String> = metrics
+                .iter()
+                .map(|(name, v)| format!("{name} {}", v.map_or("n/a".into(), fmt_value)))
+                .collect();
+            eprintln!("     {}", shown.join(", "));
+            results[i].push(metrics);
         }
     }
     eprintln!("   ({:.0} s)", started.elapsed().as_secs_f64());
@@ -137,7 +144,7 @@ fn print_table(title: &str, targets: &[Target], results: &[Vec<Metrics>]) {
                 .iter()
                 .filter_map(|m| m.iter().find(|(k, _)| k == name).and_then(|(_, v)| *v))
                 .collect();
-            let med = median(&values);
+            let med = summary(name, &values);
             per_metric.insert(name.clone(), med);
             row.push_str(&format!(" {} |", med.map_or("n/a".into(), fmt_value)));
         }
@@ -164,6 +171,29 @@ fn fmt_value(v: f64) -> String {
         format!("{v:.2}")
     } else {
         format!("{v:.3}")
+    }
+}
+
+/// Integrity columns, where one bad round must show: the worst round is printed for these,
+/// the median for every other column.
+const WORST_IS_HIGHEST: [&str; 4] = ["lost", "reordered", "bad announcements", "failed"];
+const WORST_IS_LOWEST: [&str; 6] = [
+    "intact",
+    "whole",
+    "receivers exact",
+    "probe ok",
+    "joined",
+    "clients held",
+];
+
+fn summary(name: &str, values: &[f64]) -> Option<f64> {
+    let v = values.iter().copied();
+    if WORST_IS_HIGHEST.contains(&name) {
+        v.reduce(f64::max)
+    } else if WORST_IS_LOWEST.contains(&name) {
+        v.reduce(f64::min)
+    } else {
+        median(values)
     }
 }
 
