@@ -820,7 +820,7 @@ mod tests {
     }
 
     /// Waits as the write loop does for a write that never completes, on a queue full since
-    /// long ago; the time each wait took until the hub gave up, if it did.
+    /// long ago; how long it waited until the hub gave up, if it did.
     async fn wait_on_a_write_that_never_completes(fill: bool) -> Option<Duration> {
         let stall = Duration::from_millis(200);
         let hub = test_hub(stall);
